@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything whittle needs on a fresh Debian 12 machine. Idempotent.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev                       # tensors and autograd (LibTorch 1.13)
+  libopenblas0-openmp                # OpenMP BLAS: shares LibTorch's thread pool
+  libomp-dev
+  nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libarchive-dev libutf8proc-dev
+  libgtest-dev libgmock-dev
+  gnuplot-nox
+  python3-torch python3-numpy        # bench/ comparison with PyTorch eager mode
+)
+
+# node and npm only regenerate the tokenizer parity fixture. Some images ship
+# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package.
+if ! command -v node >/dev/null; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null; then packages+=(npm); fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi

@@ -1,0 +1,13 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace whittle::cli {
+
+// Each subcommand lives in its own file and adds itself to the app. The
+// callback it installs throws whittle::Error on bad input; main() prints the
+// message as one line and exits non-zero.
+void register_tokenize_command(CLI::App& app);
+void register_finetune_command(CLI::App& app);
+void register_eval_command(CLI::App& app);
+
+}  // namespace whittle::cli

@@ -1,0 +1,60 @@
+#include "cli/common.h"
+
+#include <iostream>
+
+#include "util/error.h"
+
+#ifndef WHITTLE_ASSETS_DIR
+#define WHITTLE_ASSETS_DIR "assets"
+#endif
+
+namespace whittle::cli {
+namespace fs = std::filesystem;
+
+fs::path assets_dir() {
+  if (const char* override_dir = std::getenv("WHITTLE_ASSETS")) return override_dir;
+  return WHITTLE_ASSETS_DIR;
+}
+
+void DataOptions::add_to(CLI::App& command) {
+  source = (assets_dir() / "imdb-sample.tar.gz").string();
+  command.add_option("--data", source, "IMDb: aclImdb_v1.tar.gz, the aclImdb folder, or a folder holding it")
+      ->capture_default_str();
+  command.add_option("--tokenizer", tokenizer_dir, "tokenizer directory (vocab.txt); default: the model's");
+  command.add_option("--max-length", max_length, "truncate inputs to this many tokens")->capture_default_str();
+  command.add_option("--seed", seed, "seed for subsets, shuffling, dropout and initialisation")->capture_default_str();
+  command.add_option("--cache-dir", cache_dir, "where tokenized datasets are cached");
+}
+
+void DataOptions::validate() const {
+  if (max_length < 3) throw Error("--max-length must be at least 3 ([CLS], a token, [SEP]), got " + std::to_string(max_length));
+  if (source.empty()) throw Error("--data is empty: give the path of aclImdb_v1.tar.gz or the aclImdb folder");
+}
+
+fs::path resolve_tokenizer_dir(const DataOptions& options, const fs::path& preferred) {
+  if (!options.tokenizer_dir.empty()) return options.tokenizer_dir;
+  if (!preferred.empty() && fs::exists(preferred / "vocab.txt")) return preferred;
+  return assets_dir() / "bert-base-uncased";
+}
+
+data::TokenizedDataset load_split(const DataOptions& options, data::Split split, int64_t limit,
+                                  const text::Tokenizer& tokenizer) {
+  auto reviews = data::read_imdb(options.source, split);
+  std::size_t available = reviews.size();
+  reviews = data::balanced_subset(std::move(reviews), limit, options.seed);
+  fs::path cache = options.cache_dir.empty() ? data::default_cache_dir() : fs::path(options.cache_dir);
+  auto dataset = data::tokenize_reviews_cached(reviews, tokenizer, options.max_length, cache);
+  std::cerr << data::split_name(split) << ": " << dataset.size() << " of " << available << " reviews, "
+            << dataset.total_tokens() << " tokens\n";
+  return dataset;
+}
+
+void require_positive(const std::string& name, double value) {
+  if (!(value > 0)) throw Error(name + " must be positive, got " + std::to_string(value));
+}
+
+void require_non_negative(const std::string& name, double value) {
+  if (value < 0) throw Error(name + " must not be negative, got " + std::to_string(value));
+}
+
+}  // namespace whittle::cli

@@ -1,0 +1,43 @@
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "data/imdb.h"
+#include "data/tokenized.h"
+#include "text/tokenizer.h"
+
+namespace whittle::cli {
+
+// Where the repo's shipped assets live (tokenizer files, BERT-Tiny config,
+// the IMDb sample), so that defaults work from any directory.
+std::filesystem::path assets_dir();
+
+// The options every data-reading command shares.
+struct DataOptions {
+  std::string source;           // aclImdb_v1.tar.gz, aclImdb/ or a folder holding it
+  std::string tokenizer_dir;    // empty: the checkpoint's, else the shipped bert-base-uncased
+  int64_t max_length = 512;
+  uint64_t seed = 0;
+  std::string cache_dir;        // empty: data::default_cache_dir()
+
+  void add_to(CLI::App& command);
+  void validate() const;
+};
+
+// The tokenizer in `preferred` (a checkpoint directory) when it has a
+// vocab.txt, else the one named by the options.
+std::filesystem::path resolve_tokenizer_dir(const DataOptions& options, const std::filesystem::path& preferred);
+
+// Reads a split, takes a balanced subset of `limit` reviews (0 = all) and
+// tokenizes it through the on-disk cache, logging what it does to stderr.
+data::TokenizedDataset load_split(const DataOptions& options, data::Split split, int64_t limit,
+                                  const text::Tokenizer& tokenizer);
+
+// Validators for CLI11 options.
+void require_positive(const std::string& name, double value);
+void require_non_negative(const std::string& name, double value);
+
+}  // namespace whittle::cli

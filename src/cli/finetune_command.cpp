@@ -1,0 +1,140 @@
+#include <iostream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "model/classifier_io.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+#include "util/error.h"
+#include "util/runtime.h"
+
+namespace whittle::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct FinetuneArguments {
+  std::string from;
+  std::string config;
+  std::string out;
+  DataOptions data;
+  int64_t train_limit = 0;
+  int64_t test_limit = 0;
+  bool skip_eval = false;
+  int64_t eval_batch_size = 32;
+  // Unset values take the recipe's default (see recipe_for).
+  std::optional<int64_t> epochs, batch_size;
+  std::optional<double> learning_rate, weight_decay, warmup_ratio, max_grad_norm;
+};
+
+// Fine-tuning a trained checkpoint uses Hugging Face Trainer's defaults, as
+// the Mase lab does. A model trained from scratch needs a larger rate with
+// warm-up and weight decay: this recipe reached 0.87+ on IMDb with BERT-Tiny.
+train::TrainOptions recipe_for(const FinetuneArguments& arguments, bool from_scratch) {
+  train::TrainOptions options;
+  if (from_scratch) {
+    options.epochs = 2;
+    options.batch_size = 16;
+    options.learning_rate = 5e-4;
+    options.weight_decay = 0.01;
+    options.warmup_ratio = 0.06;
+  } else {
+    options.epochs = 1;
+    options.batch_size = 8;
+    options.learning_rate = 5e-5;
+  }
+  options.epochs = arguments.epochs.value_or(options.epochs);
+  options.batch_size = arguments.batch_size.value_or(options.batch_size);
+  options.learning_rate = arguments.learning_rate.value_or(options.learning_rate);
+  options.weight_decay = arguments.weight_decay.value_or(options.weight_decay);
+  options.warmup_ratio = arguments.warmup_ratio.value_or(options.warmup_ratio);
+  options.max_grad_norm = arguments.max_grad_norm.value_or(options.max_grad_norm);
+  options.seed = arguments.data.seed;
+  return options;
+}
+
+nlohmann::json options_json(const train::TrainOptions& options) {
+  return {{"epochs", options.epochs},         {"batch_size", options.batch_size},
+          {"learning_rate", options.learning_rate}, {"weight_decay", options.weight_decay},
+          {"warmup_ratio", options.warmup_ratio},   {"max_grad_norm", options.max_grad_norm},
+          {"seed", options.seed}};
+}
+
+void run_finetune(const FinetuneArguments& arguments) {
+  arguments.data.validate();
+  bool from_scratch = arguments.from.empty();
+  if (!from_scratch && !arguments.config.empty()) throw Error("give either --from DIR or --config FILE, not both");
+  train::TrainOptions options = recipe_for(arguments, from_scratch);
+  options.validate();
+  if (arguments.eval_batch_size < 1) throw Error("--eval-batch-size must be at least 1");
+
+  model::BertForSequenceClassification model{nullptr};
+  fs::path tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  if (from_scratch) {
+    fs::path config_path = arguments.config.empty() ? assets_dir() / "bert-tiny" / "config.json" : fs::path(arguments.config);
+    model = model::new_classifier(model::load_bert_config(config_path), options.seed);
+    std::cerr << "model: random initialisation from " << config_path.string() << "\n";
+  } else {
+    auto loaded = model::load_classifier(arguments.from, options.seed);
+    model = loaded.model;
+    std::cerr << "model: " << arguments.from << (loaded.initialised.empty() ? "" : " (pooler/classifier newly initialised)") << "\n";
+  }
+  text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
+  if (tokenizer.vocab_size() > model->config().vocab_size) {
+    throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +
+                std::to_string(model->config().vocab_size));
+  }
+  auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+  std::optional<data::TokenizedDataset> test_set;
+  if (!arguments.skip_eval) test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+
+  nlohmann::json history = nlohmann::json::array();
+  train::EvalOptions eval_options{arguments.eval_batch_size, options.length_multiple};
+  auto after_epoch = [&](const train::EpochReport& report) {
+    nlohmann::json entry = {{"epoch", report.epoch},
+                            {"train_loss", report.mean_loss},
+                            {"seconds", report.seconds},
+                            {"tokens_per_second", report.tokens_per_second}};
+    if (test_set) {
+      auto result = train::evaluate(model, *test_set, eval_options, std::cerr);
+      entry["test_accuracy"] = result.accuracy;
+      entry["test_loss"] = result.loss;
+    }
+    history.push_back(entry);
+    std::cout << entry.dump() << std::endl;
+  };
+  train::train_classifier(model, train_set, options, after_epoch, std::cerr);
+
+  nlohmann::json state = {{"finetune", {{"options", options_json(options)},
+                                        {"from", from_scratch ? "random initialisation" : arguments.from},
+                                        {"train_examples", train_set.size()},
+                                        {"history", history}}}};
+  model::save_checkpoint(arguments.out, model::classifier_checkpoint(model, state), tokenizer_dir);
+  std::cerr << "saved " << arguments.out << " (peak memory " << peak_resident_bytes() / (1 << 20) << " MiB)\n";
+}
+
+}  // namespace
+
+void register_finetune_command(CLI::App& app) {
+  auto arguments = std::make_shared<FinetuneArguments>();
+  CLI::App* command = app.add_subcommand("finetune", "fine-tune a BERT classifier on IMDb");
+  command->add_option("--from", arguments->from, "start from this checkpoint directory");
+  command->add_option("--config", arguments->config, "start from a random initialisation of this config.json");
+  command->add_option("--out", arguments->out, "where to write the fine-tuned checkpoint")->required();
+  arguments->data.add_to(*command);
+  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
+  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
+  command->add_option("--epochs", arguments->epochs, "epochs (default 1, or 2 from scratch)");
+  command->add_option("--batch-size", arguments->batch_size, "batch size (default 8, or 16 from scratch)");
+  command->add_option("--lr", arguments->learning_rate, "peak learning rate (default 5e-5, or 5e-4 from scratch)");
+  command->add_option("--weight-decay", arguments->weight_decay, "AdamW weight decay (default 0, or 0.01 from scratch)");
+  command->add_option("--warmup-ratio", arguments->warmup_ratio, "fraction of steps for warm-up (default 0, or 0.06 from scratch)");
+  command->add_option("--max-grad-norm", arguments->max_grad_norm, "gradient clipping norm (default 1; 0 disables)");
+  command->add_flag("--no-eval", arguments->skip_eval, "do not evaluate on the test split after each epoch");
+  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
+  command->callback([arguments] { run_finetune(*arguments); });
+}
+
+}  // namespace whittle::cli

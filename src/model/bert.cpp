@@ -1,0 +1,197 @@
+#include "model/bert.h"
+
+#include <cmath>
+
+namespace whittle::model {
+namespace {
+
+torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
+  return torch::nn::LayerNorm(
+      torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps).elementwise_affine(true));
+}
+
+// Dropout only while training, driven by the model's seed stream.
+torch::Tensor maybe_dropout(const torch::Tensor& input, double probability, bool training,
+                            SeedSequence* dropout_seeds) {
+  if (!training || probability == 0.0 || dropout_seeds == nullptr) return input;
+  return fast_dropout(input, probability, dropout_seeds->next());
+}
+
+// [B, L] 1/0 mask → [B, 1, 1, L] additive bias: 0 for tokens, the float
+// minimum for padding, as Hugging Face does, so padded keys get zero weight.
+torch::Tensor additive_attention_mask(const torch::Tensor& attention_mask) {
+  torch::Tensor is_padding = attention_mask.eq(0).unsqueeze(1).unsqueeze(2);
+  return torch::zeros(is_padding.sizes(), torch::kFloat32)
+      .masked_fill_(is_padding, std::numeric_limits<float>::lowest());
+}
+
+}  // namespace
+
+BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& config) : dropout_(config.hidden_dropout_prob) {
+  word_embeddings = register_module(
+      "word_embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(config.vocab_size, config.hidden_size)));
+  position_embeddings = register_module(
+      "position_embeddings",
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(config.max_position_embeddings, config.hidden_size)));
+  token_type_embeddings = register_module(
+      "token_type_embeddings",
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(config.type_vocab_size, config.hidden_size)));
+  layer_norm = register_module("LayerNorm", make_layer_norm(config));
+}
+
+torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, SeedSequence* dropout_seeds) {
+  int64_t length = input_ids.size(1);
+  // Single-segment inputs: token type 0 everywhere, so its row is a constant.
+  torch::Tensor positional = position_embeddings->weight.narrow(0, 0, length) + token_type_embeddings->weight[0];
+  torch::Tensor embedded = word_embeddings(input_ids) + positional;
+  return maybe_dropout(layer_norm(embedded), dropout_, is_training(), dropout_seeds);
+}
+
+BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& config)
+    : heads_(config.num_attention_heads),
+      head_size_(config.hidden_size / config.num_attention_heads),
+      dropout_(config.attention_probs_dropout_prob) {
+  query = register_module("query", Linear(config.hidden_size, config.hidden_size));
+  key = register_module("key", Linear(config.hidden_size, config.hidden_size));
+  value = register_module("value", Linear(config.hidden_size, config.hidden_size));
+}
+
+torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& queries, const torch::Tensor& hidden,
+                                             const torch::Tensor& additive_mask, SeedSequence* dropout_seeds) {
+  int64_t batch = hidden.size(0);
+  auto split_heads = [&](const torch::Tensor& x) {
+    return x.view({batch, x.size(1), heads_, head_size_}).transpose(1, 2);
+  };
+  // Scaling the queries (B·Q·H values) is cheaper than scaling the scores (B·heads·Q·L).
+  torch::Tensor q = split_heads(query(queries) * (1.0 / std::sqrt(static_cast<double>(head_size_))));
+  torch::Tensor k = split_heads(key(hidden));
+  torch::Tensor v = split_heads(value(hidden));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));
+  scores.add_(additive_mask);  // matmul keeps its inputs, not its output, for backward
+  torch::Tensor probabilities = maybe_dropout(torch::softmax(scores, -1), dropout_, is_training(), dropout_seeds);
+  torch::Tensor context = torch::matmul(probabilities, v);
+  return context.transpose(1, 2).reshape({batch, queries.size(1), heads_ * head_size_});
+}
+
+BertResidualOutputImpl::BertResidualOutputImpl(int64_t in_features, const BertConfig& config)
+    : dropout_(config.hidden_dropout_prob) {
+  dense = register_module("dense", Linear(in_features, config.hidden_size));
+  layer_norm = register_module("LayerNorm", make_layer_norm(config));
+}
+
+torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& hidden, const torch::Tensor& residual,
+                                              SeedSequence* dropout_seeds) {
+  torch::Tensor projected = maybe_dropout(dense(hidden), dropout_, is_training(), dropout_seeds);
+  return layer_norm(projected + residual);
+}
+
+BertAttentionImpl::BertAttentionImpl(const BertConfig& config) {
+  self = register_module("self", BertSelfAttention(config));
+  output = register_module("output", BertResidualOutput(config.hidden_size, config));
+}
+
+torch::Tensor BertAttentionImpl::forward(const torch::Tensor& queries, const torch::Tensor& hidden,
+                                         const torch::Tensor& additive_mask, SeedSequence* dropout_seeds) {
+  return output(self(queries, hidden, additive_mask, dropout_seeds), queries, dropout_seeds);
+}
+
+BertIntermediateImpl::BertIntermediateImpl(const BertConfig& config) {
+  dense = register_module("dense", Linear(config.hidden_size, config.intermediate_size));
+}
+
+torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& hidden) {
+  return torch::gelu(dense(hidden));  // exact (erf) GELU, as BERT's "gelu"
+}
+
+BertLayerImpl::BertLayerImpl(const BertConfig& config) {
+  attention = register_module("attention", BertAttention(config));
+  intermediate = register_module("intermediate", BertIntermediate(config));
+  output = register_module("output", BertResidualOutput(config.intermediate_size, config));
+}
+
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+                                     SeedSequence* dropout_seeds, bool cls_only) {
+  torch::Tensor queries = cls_only ? hidden.narrow(1, 0, 1) : hidden;
+  torch::Tensor attended = attention(queries, hidden, additive_mask, dropout_seeds);
+  return output(intermediate(attended), attended, dropout_seeds);
+}
+
+BertEncoderImpl::BertEncoderImpl(const BertConfig& config) {
+  auto layer_list = register_module("layer", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    layers.push_back(BertLayer(config));
+    layer_list->push_back(layers.back());
+  }
+}
+
+torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const torch::Tensor& additive_mask,
+                                       SeedSequence* dropout_seeds, bool cls_only) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    bool last = i + 1 == layers.size();
+    hidden = layers[i]->forward(hidden, additive_mask, dropout_seeds, cls_only && last);
+  }
+  return hidden;
+}
+
+BertPoolerImpl::BertPoolerImpl(const BertConfig& config) {
+  dense = register_module("dense", Linear(config.hidden_size, config.hidden_size));
+}
+
+torch::Tensor BertPoolerImpl::forward(const torch::Tensor& hidden) {
+  return torch::tanh(dense(hidden.select(1, 0)));  // the [CLS] position
+}
+
+BertModelImpl::BertModelImpl(const BertConfig& config) {
+  embeddings = register_module("embeddings", BertEmbeddings(config));
+  encoder = register_module("encoder", BertEncoder(config));
+  pooler = register_module("pooler", BertPooler(config));
+}
+
+torch::Tensor BertModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                    SeedSequence* dropout_seeds, bool cls_only) {
+  torch::Tensor hidden = embeddings(input_ids, dropout_seeds);
+  return encoder(hidden, additive_attention_mask(attention_mask), dropout_seeds, cls_only);
+}
+
+BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertConfig& config,
+                                                                     uint64_t dropout_seed)
+    : config_(config), dropout_seeds_(dropout_seed) {
+  bert = register_module("bert", BertModel(config));
+  classifier = register_module("classifier", Linear(config.hidden_size, config.num_labels));
+}
+
+torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& input_ids,
+                                                         const torch::Tensor& attention_mask) {
+  torch::Tensor hidden = bert->encode(input_ids, attention_mask, &dropout_seeds_, cls_only_last_layer_);
+  torch::Tensor pooled = bert->pooler(hidden);
+  pooled = maybe_dropout(pooled, config_.hidden_dropout_prob, is_training(), &dropout_seeds_);
+  return classifier(pooled);
+}
+
+void initialize_bert_weights(torch::nn::Module& module, const BertConfig& config, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  auto generator = at::detail::createCPUGenerator(seed);
+  for (auto& item : module.named_modules()) {
+    auto& child = *item.value();
+    if (auto* linear = dynamic_cast<LinearImpl*>(&child)) {
+      linear->weight.normal_(0.0, config.initializer_range, generator);
+      linear->bias.zero_();
+    } else if (auto* embedding = dynamic_cast<torch::nn::EmbeddingImpl*>(&child)) {
+      embedding->weight.normal_(0.0, config.initializer_range, generator);
+    } else if (auto* norm = dynamic_cast<torch::nn::LayerNormImpl*>(&child)) {
+      norm->weight.fill_(1.0);
+      norm->bias.zero_();
+    }
+  }
+  // Hugging Face zeroes the padding row of the word embeddings.
+  for (auto& item : module.named_modules()) {
+    if (item.key().ends_with("word_embeddings")) {
+      auto* embedding = dynamic_cast<torch::nn::EmbeddingImpl*>(item.value().get());
+      if (embedding != nullptr && config.pad_token_id < embedding->weight.size(0)) {
+        embedding->weight[config.pad_token_id].zero_();
+      }
+    }
+  }
+}
+
+}  // namespace whittle::model

@@ -1,0 +1,66 @@
+#include "model/linear.h"
+
+#include <algorithm>
+
+namespace whittle::model {
+
+LinearImpl::LinearImpl(int64_t in_features, int64_t out_features) {
+  weight = register_parameter("weight", torch::empty({out_features, in_features}));
+  bias = register_parameter("bias", torch::zeros({out_features}));
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+}
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
+  if (transforms_.empty()) return torch::linear(input, weight, bias);
+  torch::Tensor x = input;
+  torch::Tensor w = weight;
+  torch::Tensor b = bias;
+  for (const auto& transform : transforms_) {
+    x = transform->transform_input(x);
+    w = transform->transform_weight(w);
+    b = transform->transform_bias(b);
+  }
+  torch::Tensor y = torch::linear(x, w, b);
+  for (const auto& transform : transforms_) y = transform->transform_output(x, y);
+  return y;
+}
+
+torch::Tensor LinearImpl::effective_weight() {
+  torch::Tensor w = weight;
+  for (const auto& transform : transforms_) w = transform->transform_weight(w);
+  return w;
+}
+
+torch::Tensor LinearImpl::effective_bias() {
+  torch::Tensor b = bias;
+  for (const auto& transform : transforms_) b = transform->transform_bias(b);
+  return b;
+}
+
+void LinearImpl::attach(const std::shared_ptr<LinearTransformImpl>& transform) {
+  // Registered under its kind so that its buffers and parameters get stable
+  // names, e.g. "bert.pooler.dense.prune.weight_mask".
+  register_module(transform->kind(), transform);
+  transforms_.push_back(transform);
+}
+
+std::vector<std::shared_ptr<LinearTransformImpl>> LinearImpl::detach(const std::string& kind) {
+  std::vector<std::shared_ptr<LinearTransformImpl>> removed;
+  auto is_kind = [&](const auto& transform) { return transform->kind() == kind; };
+  std::copy_if(transforms_.begin(), transforms_.end(), std::back_inserter(removed), is_kind);
+  transforms_.erase(std::remove_if(transforms_.begin(), transforms_.end(), is_kind), transforms_.end());
+  if (!removed.empty()) unregister_module(kind);
+  return removed;
+}
+
+std::vector<std::pair<std::string, Linear>> find_linears(torch::nn::Module& root) {
+  std::vector<std::pair<std::string, Linear>> found;
+  for (const auto& item : root.named_modules("", /*include_self=*/false)) {
+    if (auto linear = std::dynamic_pointer_cast<LinearImpl>(item.value())) {
+      found.emplace_back(item.key(), Linear(linear));
+    }
+  }
+  return found;
+}
+
+}  // namespace whittle::model

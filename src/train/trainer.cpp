@@ -1,0 +1,119 @@
+#include "train/trainer.h"
+
+#include <ostream>
+#include <sstream>
+
+#include "data/batching.h"
+#include "train/schedule.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace whittle::train {
+namespace {
+
+bool decays(const std::string& name) {
+  return name.find("LayerNorm") == std::string::npos && !name.ends_with("bias");
+}
+
+torch::optim::AdamW make_optimizer(torch::nn::Module& model, const TrainOptions& options) {
+  std::vector<torch::Tensor> with_decay, without_decay;
+  for (const auto& item : model.named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    (decays(item.key()) ? with_decay : without_decay).push_back(item.value());
+  }
+  auto group_options = [&](double weight_decay) {
+    auto adamw = std::make_unique<torch::optim::AdamWOptions>(options.learning_rate);
+    adamw->weight_decay(weight_decay).eps(1e-8).betas({0.9, 0.999});
+    return adamw;
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!with_decay.empty()) groups.emplace_back(with_decay, group_options(options.weight_decay));
+  if (!without_decay.empty()) groups.emplace_back(without_decay, group_options(0.0));
+  if (groups.empty()) throw Error("nothing to train: the model has no trainable parameters");
+  return torch::optim::AdamW(std::move(groups), torch::optim::AdamWOptions(options.learning_rate));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double rate) {
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(rate);
+  }
+}
+
+std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
+  std::vector<torch::Tensor> parameters;
+  for (auto& parameter : model.parameters()) {
+    if (parameter.requires_grad()) parameters.push_back(parameter);
+  }
+  return parameters;
+}
+
+}  // namespace
+
+void TrainOptions::validate() const {
+  auto fail = [](const std::string& message) { throw Error("invalid training option: " + message); };
+  if (epochs < 1) fail("epochs must be at least 1, got " + std::to_string(epochs));
+  if (batch_size < 1) fail("batch size must be at least 1, got " + std::to_string(batch_size));
+  if (!(learning_rate > 0.0)) fail("learning rate must be positive, got " + std::to_string(learning_rate));
+  if (weight_decay < 0.0) fail("weight decay must not be negative, got " + std::to_string(weight_decay));
+  if (warmup_ratio < 0.0 || warmup_ratio >= 1.0) fail("warm-up ratio must be in [0, 1), got " + std::to_string(warmup_ratio));
+  if (max_grad_norm < 0.0) fail("max gradient norm must not be negative, got " + std::to_string(max_grad_norm));
+  if (length_multiple < 1) fail("length multiple must be at least 1, got " + std::to_string(length_multiple));
+}
+
+std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& model,
+                                          const data::TokenizedDataset& train_set, const TrainOptions& options,
+                                          const EpochCallback& after_epoch, std::ostream& log) {
+  options.validate();
+  if (train_set.size() == 0) throw Error("the training set is empty");
+  data::BatchOptions batching;
+  batching.batch_size = options.batch_size;
+  batching.shuffle = true;
+  batching.seed = options.seed;
+  batching.length_multiple = options.length_multiple;
+
+  auto optimizer = make_optimizer(*model, options);
+  std::vector<torch::Tensor> parameters = trainable_parameters(*model);
+  int64_t steps_per_epoch = (train_set.size() + options.batch_size - 1) / options.batch_size;
+  int64_t total_steps = steps_per_epoch * options.epochs;
+  LinearSchedule schedule(options.learning_rate,
+                          static_cast<int64_t>(options.warmup_ratio * static_cast<double>(total_steps)), total_steps);
+  int32_t pad_id = static_cast<int32_t>(model->config().pad_token_id);
+
+  std::vector<EpochReport> reports;
+  int64_t step = 0;
+  for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
+    model->train();
+    auto plan = data::plan_batches(train_set, batching, epoch);
+    Progress progress("train epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs),
+                      static_cast<int64_t>(plan.size()), log);
+    double loss_sum = 0.0;
+    for (const auto& indices : plan) {
+      data::Batch batch = data::make_batch(train_set, indices, pad_id, options.length_multiple);
+      set_learning_rate(optimizer, schedule.rate(step));
+      for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();  // no zero-fill pass
+      torch::Tensor logits = model->forward(batch.input_ids, batch.attention_mask);
+      torch::Tensor loss = torch::cross_entropy_loss(logits, batch.labels);
+      loss.backward();
+      if (options.max_grad_norm > 0.0) torch::nn::utils::clip_grad_norm_(parameters, options.max_grad_norm);
+      optimizer.step();
+      ++step;
+      double value = loss.item<double>();
+      loss_sum += value;
+      std::ostringstream detail;
+      detail.precision(4);
+      detail << "loss " << value;
+      progress.advance(1, batch.real_tokens, detail.str());
+    }
+    EpochReport report{epoch, loss_sum / static_cast<double>(plan.size()), progress.elapsed_seconds(),
+                       progress.tokens_per_second()};
+    std::ostringstream detail;
+    detail.precision(4);
+    detail << "mean loss " << report.mean_loss;
+    progress.finish(detail.str());
+    reports.push_back(report);
+    if (after_epoch) after_epoch(report);
+  }
+  return reports;
+}
+
+}  // namespace whittle::train

@@ -1,0 +1,42 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <vector>
+
+#include "data/tokenized.h"
+#include "model/bert.h"
+
+namespace whittle::train {
+
+struct TrainOptions {
+  int64_t epochs = 1;
+  int64_t batch_size = 8;
+  double learning_rate = 5e-5;
+  double weight_decay = 0.0;  // decoupled (AdamW); never applied to biases and LayerNorm
+  double warmup_ratio = 0.0;  // fraction of all steps spent warming up
+  double max_grad_norm = 1.0;  // 0 disables clipping
+  uint64_t seed = 0;
+  int64_t length_multiple = 32;
+
+  // Throws whittle::Error naming the first invalid option.
+  void validate() const;
+};
+
+struct EpochReport {
+  int64_t epoch = 0;  // 1-based
+  double mean_loss = 0.0;
+  double seconds = 0.0;
+  double tokens_per_second = 0.0;  // real (unpadded) tokens
+};
+
+using EpochCallback = std::function<void(const EpochReport&)>;
+
+// Fine-tunes every parameter that requires a gradient: AdamW, linear warm-up
+// and decay, gradient clipping, length-bucketed batches. Calls after_epoch
+// (which may evaluate or save) at the end of each epoch.
+std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& model,
+                                          const data::TokenizedDataset& train_set, const TrainOptions& options,
+                                          const EpochCallback& after_epoch, std::ostream& log);
+
+}  // namespace whittle::train
