@@ -1,0 +1,71 @@
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "text/tokenizer.h"
+#include "util/error.h"
+
+namespace whittle::cli {
+namespace {
+
+struct TokenizeArguments {
+  std::string tokenizer_dir;
+  int64_t max_length = 0;
+};
+
+bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
+
+std::string text_of_line(const std::string& line, int64_t line_number) {
+  const std::string where = "stdin line " + std::to_string(line_number) + ": ";
+  nlohmann::json record;
+  try {
+    record = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + "malformed JSON (" + e.what() + ")");
+  }
+  const auto text = record.is_object() ? record.find("text") : record.end();
+  if (!record.is_object() || text == record.end() || !text->is_string()) {
+    throw Error(where + "expected an object with a string field \"text\"");
+  }
+  return text->get<std::string>();
+}
+
+// Reads JSON lines {"text": ...} and writes one {"ids": [...]} line for each;
+// blank lines are skipped.
+void run_tokenize(const TokenizeArguments& arguments, std::istream& in, std::ostream& out) {
+  if (arguments.max_length < 0 || arguments.max_length == 1) {
+    throw Error("--max-length must be 0 (no limit) or at least 2, got " + std::to_string(arguments.max_length));
+  }
+  const auto tokenizer = text::Tokenizer::load(arguments.tokenizer_dir);
+  std::string line;
+  int64_t line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (is_blank(line)) continue;
+    const std::vector<int32_t> ids = tokenizer.encode(text_of_line(line, line_number), arguments.max_length);
+    out << nlohmann::json{{"ids", ids}}.dump() << '\n';
+  }
+  out.flush();
+  if (!out) throw Error("cannot write the token ids to stdout");
+}
+
+}  // namespace
+
+void register_tokenize_command(CLI::App& app) {
+  auto arguments = std::make_shared<TokenizeArguments>();
+  arguments->tokenizer_dir = (assets_dir() / "bert-base-uncased").string();
+  CLI::App* command = app.add_subcommand(
+      "tokenize", "tokenize JSON lines {\"text\": ...} from stdin into {\"ids\": [...]} lines on stdout");
+  command->add_option("--tokenizer", arguments->tokenizer_dir, "tokenizer directory (vocab.txt, tokenizer_config.json)")
+      ->capture_default_str();
+  command->add_option("--max-length", arguments->max_length, "truncate to this many ids, [CLS] and [SEP] included; 0: no limit")
+      ->capture_default_str();
+  command->callback([arguments] { run_tokenize(*arguments, std::cin, std::cout); });
+}
+
+}  // namespace whittle::cli
