@@ -1,0 +1,76 @@
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <memory>
+
+#include "data/imdb_sources.h"
+#include "util/error.h"
+
+namespace whittle::data {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view archive_root = "aclImdb/";
+constexpr size_t read_block_bytes = 1 << 20;
+
+struct ArchiveReaderFree {
+  void operator()(archive* reader) const { archive_read_free(reader); }
+};
+using ArchiveReader = std::unique_ptr<archive, ArchiveReaderFree>;
+
+[[noreturn]] void throw_archive_error(archive* reader, const fs::path& path) {
+  const char* message = archive_error_string(reader);
+  throw Error("cannot read IMDb archive " + path.string() + ": " +
+              (message != nullptr ? message : "unknown libarchive error"));
+}
+
+std::string_view entry_path(archive_entry* entry) {
+  const char* name = archive_entry_pathname(entry);
+  std::string_view path = name != nullptr ? name : "";
+  while (path.starts_with("./")) path.remove_prefix(2);
+  return path;
+}
+
+std::string read_entry_text(archive* reader, archive_entry* entry, const fs::path& path) {
+  std::string text;
+  if (archive_entry_size_is_set(entry)) text.reserve(static_cast<size_t>(archive_entry_size(entry)));
+  char chunk[16384];
+  la_ssize_t count;
+  while ((count = archive_read_data(reader, chunk, sizeof chunk)) > 0) text.append(chunk, static_cast<size_t>(count));
+  if (count < 0) throw_archive_error(reader, path);
+  return text;
+}
+
+}  // namespace
+
+std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
+  ArchiveReader owner(archive_read_new());
+  archive* reader = owner.get();
+  archive_read_support_filter_all(reader);
+  archive_read_support_format_tar(reader);
+  if (archive_read_open_filename(reader, path.c_str(), read_block_bytes) != ARCHIVE_OK)
+    throw_archive_error(reader, path);
+
+  // The archive is a single compressed stream, so every entry is decompressed
+  // anyway; only the wanted split's texts are kept (the rest is skipped by
+  // the next archive_read_next_header).
+  std::vector<Review> reviews;
+  bool saw_root = false;
+  archive_entry* entry = nullptr;
+  while (true) {
+    int status = archive_read_next_header(reader, &entry);
+    if (status == ARCHIVE_EOF) break;
+    if (status < ARCHIVE_WARN) throw_archive_error(reader, path);
+    std::string_view name = entry_path(entry);
+    if (!name.starts_with(archive_root)) continue;
+    saw_root = true;
+    if (archive_entry_filetype(entry) != AE_IFREG) continue;
+    std::optional<ReviewLocation> location = locate_review(name.substr(archive_root.size()), split);
+    if (!location) continue;
+    reviews.push_back(Review{std::move(location->id), read_entry_text(reader, entry, path), location->label});
+  }
+  if (!saw_root) throw Error("IMDb archive " + path.string() + " holds no aclImdb/ folder");
+  return reviews;
+}
+
+}  // namespace whittle::data
