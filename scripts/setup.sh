@@ -4,6 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
+  libblas-dev                        # cblas.h for the attention kernel
   libtorch-dev                       # tensors and autograd (LibTorch 1.13)
   libopenblas0-openmp                # OpenMP BLAS: shares LibTorch's thread pool
   libomp-dev

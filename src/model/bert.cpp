@@ -17,15 +17,18 @@ torch::Tensor maybe_dropout(const torch::Tensor& input, double probability, bool
   return fast_dropout(input, probability, dropout_seeds->next());
 }
 
-// [B, L] 1/0 mask → [B, 1, 1, L] additive bias: 0 for tokens, the float
-// minimum for padding, as Hugging Face does, so padded keys get zero weight.
-torch::Tensor additive_attention_mask(const torch::Tensor& attention_mask) {
-  torch::Tensor is_padding = attention_mask.eq(0).unsqueeze(1).unsqueeze(2);
-  return torch::zeros(is_padding.sizes(), torch::kFloat32)
-      .masked_fill_(is_padding, std::numeric_limits<float>::lowest());
-}
-
 }  // namespace
+
+AttentionMask AttentionMask::from(const torch::Tensor& attention_mask) {
+  AttentionMask mask;
+  mask.key_lengths = right_padded_lengths(attention_mask);
+  if (!mask.key_lengths.defined()) {
+    torch::Tensor is_padding = attention_mask.eq(0).unsqueeze(1).unsqueeze(2);
+    mask.additive = torch::zeros(is_padding.sizes(), torch::kFloat32)
+                        .masked_fill_(is_padding, std::numeric_limits<float>::lowest());
+  }
+  return mask;
+}
 
 BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& config) : dropout_(config.hidden_dropout_prob) {
   word_embeddings = register_module(
@@ -57,17 +60,23 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& config)
 }
 
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& queries, const torch::Tensor& hidden,
-                                             const torch::Tensor& additive_mask, SeedSequence* dropout_seeds) {
+                                             const AttentionMask& mask, SeedSequence* dropout_seeds) {
   int64_t batch = hidden.size(0);
   auto split_heads = [&](const torch::Tensor& x) {
     return x.view({batch, x.size(1), heads_, head_size_}).transpose(1, 2);
   };
   // Scaling the queries (B·Q·H values) is cheaper than scaling the scores (B·heads·Q·L).
-  torch::Tensor q = split_heads(query(queries) * (1.0 / std::sqrt(static_cast<double>(head_size_))));
+  torch::Tensor scaled_queries = query(queries) * (1.0 / std::sqrt(static_cast<double>(head_size_)));
+  if (mask.key_lengths.defined()) {
+    double dropout = is_training() && dropout_seeds != nullptr ? dropout_ : 0.0;
+    uint64_t seed = dropout > 0.0 ? dropout_seeds->next() : 0;
+    return tiled_attention(scaled_queries, key(hidden), value(hidden), mask.key_lengths, heads_, dropout, seed);
+  }
+  torch::Tensor q = split_heads(scaled_queries);
   torch::Tensor k = split_heads(key(hidden));
   torch::Tensor v = split_heads(value(hidden));
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));
-  scores.add_(additive_mask);  // matmul keeps its inputs, not its output, for backward
+  scores.add_(mask.additive);  // matmul keeps its inputs, not its output, for backward
   torch::Tensor probabilities = maybe_dropout(torch::softmax(scores, -1), dropout_, is_training(), dropout_seeds);
   torch::Tensor context = torch::matmul(probabilities, v);
   return context.transpose(1, 2).reshape({batch, queries.size(1), heads_ * head_size_});
@@ -91,8 +100,8 @@ BertAttentionImpl::BertAttentionImpl(const BertConfig& config) {
 }
 
 torch::Tensor BertAttentionImpl::forward(const torch::Tensor& queries, const torch::Tensor& hidden,
-                                         const torch::Tensor& additive_mask, SeedSequence* dropout_seeds) {
-  return output(self(queries, hidden, additive_mask, dropout_seeds), queries, dropout_seeds);
+                                         const AttentionMask& mask, SeedSequence* dropout_seeds) {
+  return output(self(queries, hidden, mask, dropout_seeds), queries, dropout_seeds);
 }
 
 BertIntermediateImpl::BertIntermediateImpl(const BertConfig& config) {
@@ -109,10 +118,10 @@ BertLayerImpl::BertLayerImpl(const BertConfig& config) {
   output = register_module("output", BertResidualOutput(config.intermediate_size, config));
 }
 
-torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const AttentionMask& mask,
                                      SeedSequence* dropout_seeds, bool cls_only) {
   torch::Tensor queries = cls_only ? hidden.narrow(1, 0, 1) : hidden;
-  torch::Tensor attended = attention(queries, hidden, additive_mask, dropout_seeds);
+  torch::Tensor attended = attention(queries, hidden, mask, dropout_seeds);
   return output(intermediate(attended), attended, dropout_seeds);
 }
 
@@ -124,11 +133,11 @@ BertEncoderImpl::BertEncoderImpl(const BertConfig& config) {
   }
 }
 
-torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const torch::Tensor& additive_mask,
+torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const AttentionMask& mask,
                                        SeedSequence* dropout_seeds, bool cls_only) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     bool last = i + 1 == layers.size();
-    hidden = layers[i]->forward(hidden, additive_mask, dropout_seeds, cls_only && last);
+    hidden = layers[i]->forward(hidden, mask, dropout_seeds, cls_only && last);
   }
   return hidden;
 }
@@ -150,7 +159,7 @@ BertModelImpl::BertModelImpl(const BertConfig& config) {
 torch::Tensor BertModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                                     SeedSequence* dropout_seeds, bool cls_only) {
   torch::Tensor hidden = embeddings(input_ids, dropout_seeds);
-  return encoder(hidden, additive_attention_mask(attention_mask), dropout_seeds, cls_only);
+  return encoder(hidden, AttentionMask::from(attention_mask), dropout_seeds, cls_only);
 }
 
 BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertConfig& config,

@@ -3,11 +3,22 @@
 
 #include <torch/torch.h>
 
+#include "model/attention.h"
 #include "model/bert_config.h"
 #include "model/fused_ops.h"
 #include "model/linear.h"
 
 namespace whittle::model {
+
+// Which keys each example may attend to. Right-padded batches (all of
+// whittle's) carry key lengths and use tiled_attention; any other mask falls
+// back to an additive bias of 0 / float lowest on the scores, as Hugging Face does.
+struct AttentionMask {
+  torch::Tensor key_lengths;  // [B] int64, or undefined
+  torch::Tensor additive;     // [B, 1, 1, L] float, set when key_lengths is undefined
+
+  static AttentionMask from(const torch::Tensor& attention_mask);
+};
 
 // Module and parameter names follow Hugging Face's BertForSequenceClassification
 // exactly ("bert.encoder.layer.0.attention.self.query.weight"), so state
@@ -29,10 +40,9 @@ TORCH_MODULE(BertEmbeddings);
 class BertSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit BertSelfAttentionImpl(const BertConfig& config);
-  // additive_mask: [B, 1, 1, L], 0 for tokens, a large negative for padding.
   // `queries` are the positions that attend ([B, Q, H], Q <= L); keys and
   // values come from all of `hidden`.
-  torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+  torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& hidden, const AttentionMask& mask,
                         SeedSequence* dropout_seeds);
 
   Linear query{nullptr}, key{nullptr}, value{nullptr};
@@ -61,7 +71,7 @@ TORCH_MODULE(BertResidualOutput);
 class BertAttentionImpl : public torch::nn::Module {
  public:
   explicit BertAttentionImpl(const BertConfig& config);
-  torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+  torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& hidden, const AttentionMask& mask,
                         SeedSequence* dropout_seeds);
 
   BertSelfAttention self{nullptr};
@@ -82,7 +92,7 @@ class BertLayerImpl : public torch::nn::Module {
  public:
   explicit BertLayerImpl(const BertConfig& config);
   // With cls_only, only position 0 ([CLS]) is computed: [B, 1, H] out.
-  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask, SeedSequence* dropout_seeds,
+  torch::Tensor forward(const torch::Tensor& hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
                         bool cls_only = false);
 
   BertAttention attention{nullptr};
@@ -104,7 +114,7 @@ class BertEncoderImpl : public torch::nn::Module {
  public:
   explicit BertEncoderImpl(const BertConfig& config);
   // With cls_only the last layer computes [CLS] alone ([B, 1, H] out).
-  torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& additive_mask, SeedSequence* dropout_seeds,
+  torch::Tensor forward(torch::Tensor hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
                         bool cls_only);
 
   std::vector<BertLayer> layers;  // registered as "layer.0", "layer.1", ...

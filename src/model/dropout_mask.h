@@ -1,0 +1,56 @@
+#pragma once
+// The counter-based dropout mask shared by fast_dropout and tiled_attention:
+// element `index` of a tensor is kept when a hash of (seed, index) clears a
+// threshold, so a backward pass regenerates the mask from the seed alone.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace whittle::model::detail {
+
+// A 32-bit integer hash with good avalanche (the "lowbias32" constants);
+// cheap enough that dropout stays memory-bound.
+inline uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+inline uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+struct DropoutMask {
+  uint32_t key_low;
+  uint32_t key_high;
+  uint32_t drop_below;  // an element is dropped when its hash is below this
+  float scale;          // 1 / (1 - p), applied to kept elements
+
+  DropoutMask(uint64_t seed, double probability) {
+    uint64_t key = mix64(seed);
+    double threshold = std::ldexp(probability, 32);
+    double capped = std::min(threshold, static_cast<double>(std::numeric_limits<uint32_t>::max()));
+    key_low = static_cast<uint32_t>(key);
+    key_high = static_cast<uint32_t>(key >> 32);
+    drop_below = static_cast<uint32_t>(capped);
+    scale = static_cast<float>(1.0 / (1.0 - probability));
+  }
+
+  bool keeps(uint64_t index) const {
+    uint32_t low = static_cast<uint32_t>(index) ^ key_low;
+    uint32_t high = static_cast<uint32_t>(index >> 32) + key_high;
+    return mix32(low + mix32(high)) >= drop_below;
+  }
+
+  // The factor element `index` is multiplied by: 0 or scale.
+  float factor(uint64_t index) const { return keeps(index) ? scale : 0.0f; }
+};
+
+}  // namespace whittle::model::detail
