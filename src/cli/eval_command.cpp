@@ -4,7 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "model/classifier_io.h"
+#include "experiments/compressed_model.h"
 #include "train/evaluate.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -43,9 +43,14 @@ void run_eval(const EvalArguments& arguments) {
   arguments.data.validate();
   if (arguments.batch_size < 1) throw Error("--batch-size must be at least 1, got " + std::to_string(arguments.batch_size));
   data::Split split = parse_split(arguments.split);
-  auto loaded = model::load_classifier(arguments.from, arguments.data.seed);
+  auto loaded = experiments::load_compressed(arguments.from, arguments.data.seed);
   if (!loaded.initialised.empty()) {
     throw Error(arguments.from + " has no trained classifier (missing " + loaded.initialised.front() + ")");
+  }
+  if (loaded.model->config().max_position_embeddings < arguments.data.max_length) {
+    // Longer inputs would index past the position embeddings deep inside the model.
+    throw Error("--max-length " + std::to_string(arguments.data.max_length) + " is longer than the model's " +
+                "max_position_embeddings (" + std::to_string(loaded.model->config().max_position_embeddings) + ")");
   }
   text::Tokenizer tokenizer = text::Tokenizer::load(resolve_tokenizer_dir(arguments.data, arguments.from));
   auto dataset = load_split(arguments.data, split, arguments.limit, tokenizer);

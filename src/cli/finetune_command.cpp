@@ -81,6 +81,11 @@ void run_finetune(const FinetuneArguments& arguments) {
     model = loaded.model;
     std::cerr << "model: " << arguments.from << (loaded.initialised.empty() ? "" : " (pooler/classifier newly initialised)") << "\n";
   }
+  if (model->config().max_position_embeddings < arguments.data.max_length) {
+    // Longer inputs would index past the position embeddings deep inside the model.
+    throw Error("--max-length " + std::to_string(arguments.data.max_length) + " is longer than the model's " +
+                "max_position_embeddings (" + std::to_string(model->config().max_position_embeddings) + ")");
+  }
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
   if (tokenizer.vocab_size() > model->config().vocab_size) {
     throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +

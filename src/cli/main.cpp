@@ -16,9 +16,14 @@ int main(int argc, char** argv) {
   whittle::cli::register_tokenize_command(app);
   whittle::cli::register_finetune_command(app);
   whittle::cli::register_eval_command(app);
+  whittle::cli::register_quantize_command(app);
+  whittle::cli::register_export_command(app);
+  whittle::cli::register_sweep_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
+    // CLI11 checks for a subcommand before it reports unknown words.
+    if (app.get_subcommands().empty() && !app.remaining().empty()) return app.exit(CLI::ExtrasError(app.remaining()));
     return app.exit(error);
   } catch (const whittle::Error& error) {
     std::cerr << "whittle: error: " << error.what() << "\n";

@@ -79,7 +79,7 @@ std::vector<std::vector<int64_t>> plan_batches(const TokenizedDataset& dataset, 
 }
 
 Batch make_batch(const TokenizedDataset& dataset, const std::vector<int64_t>& example_indices, int32_t pad_id,
-                 int64_t length_multiple) {
+                 int64_t length_multiple, int64_t length_cap) {
   if (example_indices.empty()) throw Error("make_batch: no examples");
   if (dataset.labels.size() != dataset.ids.size())
     throw Error("make_batch: dataset has " + std::to_string(dataset.labels.size()) + " labels for " +
@@ -95,6 +95,7 @@ Batch make_batch(const TokenizedDataset& dataset, const std::vector<int64_t>& ex
 
   auto rows = static_cast<int64_t>(example_indices.size());
   int64_t length = round_up(longest, length_multiple);
+  if (length_cap > 0) length = std::max(longest, std::min(length, length_cap));
   Batch batch;
   batch.input_ids = torch::full({rows, length}, static_cast<int64_t>(pad_id), torch::kInt64);
   batch.attention_mask = torch::zeros({rows, length}, torch::kInt64);

@@ -34,7 +34,9 @@ struct BatchOptions {
 std::vector<std::vector<int64_t>> plan_batches(const TokenizedDataset& dataset, const BatchOptions& options,
                                                int64_t epoch);
 
+// Rows are padded to the longest rounded up to length_multiple, but never
+// beyond length_cap (the model's positions) when it is set.
 Batch make_batch(const TokenizedDataset& dataset, const std::vector<int64_t>& example_indices,
-                 int32_t pad_id, int64_t length_multiple);
+                 int32_t pad_id, int64_t length_multiple, int64_t length_cap = 0);
 
 }  // namespace whittle::data

@@ -8,11 +8,12 @@ BertForSequenceClassification new_classifier(const BertConfig& config, uint64_t 
   return model;
 }
 
-LoadedClassifier load_classifier(const std::filesystem::path& dir, uint64_t seed) {
+LoadedClassifier load_classifier(const std::filesystem::path& dir, uint64_t seed, const PrepareModel& prepare) {
   Checkpoint checkpoint = load_checkpoint(dir);
   LoadedClassifier loaded;
   loaded.model = new_classifier(checkpoint.config, seed);
   loaded.whittle = checkpoint.whittle;
+  if (prepare) prepare(loaded.model, checkpoint.whittle);
   LoadReport report = assign_tensors(*loaded.model, checkpoint.tensors, {"bert.pooler.", "classifier."});
   loaded.initialised = report.missing;
   return loaded;

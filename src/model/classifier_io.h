@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "model/bert.h"
@@ -21,7 +22,11 @@ struct LoadedClassifier {
 // Loads a Hugging Face checkpoint directory. A pretrained encoder (BertModel,
 // BertForMaskedLM, BertForPreTraining) loads with a fresh pooler and
 // classifier; its MLM head is ignored.
-LoadedClassifier load_classifier(const std::filesystem::path& dir, uint64_t seed);
+// `prepare` runs on the fresh model before the tensors are assigned, with
+// the checkpoint's whittle.json: it re-applies recorded passes, whose state
+// (masks) the tensors then fill.
+using PrepareModel = std::function<void(BertForSequenceClassification&, const nlohmann::json&)>;
+LoadedClassifier load_classifier(const std::filesystem::path& dir, uint64_t seed, const PrepareModel& prepare = nullptr);
 
 // The checkpoint of a classifier: its parameters under Hugging Face names.
 Checkpoint classifier_checkpoint(BertForSequenceClassification& model, const nlohmann::json& whittle_state);

@@ -24,7 +24,8 @@ EvalResult evaluate(model::BertForSequenceClassification& model, const data::Tok
   int32_t pad_id = static_cast<int32_t>(model->config().pad_token_id);
   Progress progress("eval", static_cast<int64_t>(plan.size()), log);
   for (const auto& indices : plan) {
-    data::Batch batch = data::make_batch(dataset, indices, pad_id, options.length_multiple);
+    data::Batch batch = data::make_batch(dataset, indices, pad_id, options.length_multiple,
+                                           model->config().max_position_embeddings);
     torch::Tensor batch_logits = model->forward(batch.input_ids, batch.attention_mask);
     logits.index_copy_(0, torch::tensor(indices, torch::kInt64), batch_logits);
     progress.advance(1, batch.real_tokens);

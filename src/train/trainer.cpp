@@ -88,7 +88,8 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
                       static_cast<int64_t>(plan.size()), log);
     double loss_sum = 0.0;
     for (const auto& indices : plan) {
-      data::Batch batch = data::make_batch(train_set, indices, pad_id, options.length_multiple);
+      data::Batch batch = data::make_batch(train_set, indices, pad_id, options.length_multiple,
+                                           model->config().max_position_embeddings);
       set_learning_rate(optimizer, schedule.rate(step));
       for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();  // no zero-fill pass
       torch::Tensor logits = model->forward(batch.input_ids, batch.attention_mask);

@@ -1,0 +1,178 @@
+// Cost of Mase-style fixed-point quantization in whittle:
+//  1. the fused quantizer against the composed torch ops it replaces, on an
+//     activation-sized tensor [16, 512, 128];
+//  2. BERT-Tiny training steps (random init, one fixed batch) with and without
+//     quantize_pass at 8 bits.
+// The two models take turns step by step so that both see the same
+// background load; the report gives each round and the ranges.
+//
+//   build/quantized_throughput [--batch 16] [--length 512] [--steps 5] [--rounds 5] [--width 8]
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "model/classifier_io.h"
+#include "passes/quantize/fixed_point.h"
+#include "passes/quantize/quantize_pass.h"
+#include "util/runtime.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// CPU time of all threads of this process: unlike wall time, it does not grow
+// while other processes hold the cores (it still feels their cache traffic).
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+struct Range {
+  double min, median, max;
+};
+
+Range range_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return {values.front(), values[values.size() / 2], values.back()};
+}
+
+nlohmann::json to_json(const Range& range) {
+  return {{"min", range.min}, {"median", range.median}, {"max", range.max}};
+}
+
+// Milliseconds per call, one figure per round of `calls` calls.
+template <typename Function>
+std::vector<double> time_calls(Function&& function, int rounds, int calls) {
+  std::vector<double> milliseconds;
+  for (int round = 0; round < rounds; ++round) {
+    auto start = Clock::now();
+    for (int i = 0; i < calls; ++i) function();
+    milliseconds.push_back(1000.0 * seconds_since(start) / calls);
+  }
+  return milliseconds;
+}
+
+nlohmann::json quantizer_timing(int rounds) {
+  torch::manual_seed(0);
+  torch::Tensor x = torch::randn({16, 512, 128}) * 3;
+  auto fused = [&] { return whittle::passes::fixed_point_quantize(x, 8, 4); };
+  auto composed = [&] { return whittle::passes::fixed_point_quantize_reference(x, 8, 4); };
+  for (int i = 0; i < 5; ++i) fused(), composed();
+  std::vector<double> fused_ms, composed_ms;
+  for (int round = 0; round < rounds; ++round) {  // interleaved, for the same load
+    auto f = time_calls(fused, 1, 20);
+    auto c = time_calls(composed, 1, 20);
+    fused_ms.push_back(f[0]);
+    composed_ms.push_back(c[0]);
+  }
+  std::vector<double> speedups;
+  for (size_t i = 0; i < fused_ms.size(); ++i) speedups.push_back(composed_ms[i] / fused_ms[i]);
+  return {{"shape", {16, 512, 128}},
+          {"fused_ms", to_json(range_of(fused_ms))},
+          {"composed_ms", to_json(range_of(composed_ms))},
+          {"speedup", to_json(range_of(speedups))}};
+}
+
+struct Inputs {
+  torch::Tensor ids, attention, labels;
+};
+
+struct Trainer {
+  whittle::model::BertForSequenceClassification model;
+  torch::optim::AdamW optimizer;
+  std::vector<torch::Tensor> parameters;
+
+  explicit Trainer(whittle::model::BertForSequenceClassification m)
+      : model(std::move(m)),
+        optimizer(model->parameters(), torch::optim::AdamWOptions(5e-5).weight_decay(0.0)),
+        parameters(model->parameters()) {
+    model->train();
+  }
+
+  void step(const Inputs& inputs) {
+    for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();
+    auto loss = torch::cross_entropy_loss(model->forward(inputs.ids, inputs.attention), inputs.labels);
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(parameters, 1.0);
+    optimizer.step();
+  }
+
+  struct StepTime {
+    double wall, cpu;
+  };
+
+  StepTime timed_step(const Inputs& inputs) {
+    auto start = Clock::now();
+    double cpu_start = process_cpu_seconds();
+    step(inputs);
+    return {seconds_since(start), process_cpu_seconds() - cpu_start};
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Fixed-point quantization: fused quantizer speed and quantized training throughput"};
+  int64_t batch = 16, length = 512, steps = 5, width = 8;
+  int rounds = 5, threads = 2;
+  app.add_option("--batch", batch)->capture_default_str();
+  app.add_option("--length", length)->capture_default_str();
+  app.add_option("--steps", steps, "training steps per round")->capture_default_str();
+  app.add_option("--rounds", rounds)->capture_default_str();
+  app.add_option("--width", width, "bits of the quantized model (frac width = width / 2)")->capture_default_str();
+  app.add_option("--threads", threads)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  whittle::configure_runtime(threads);
+
+  nlohmann::json report = {{"threads", threads}, {"quantizer", quantizer_timing(rounds)}};
+
+  whittle::model::BertConfig bert_tiny;  // the defaults are BERT-Tiny's
+  Trainer baseline(whittle::model::new_classifier(bert_tiny, 0));
+  Trainer quantized(whittle::model::new_classifier(bert_tiny, 0));
+  whittle::passes::quantize_pass(quantized.model, whittle::passes::uniform_quantize_config(width));
+  Inputs inputs{torch::randint(1000, 30000, {batch, length}, torch::kInt64),
+                torch::ones({batch, length}, torch::kInt64), torch::randint(0, 2, {batch}, torch::kInt64)};
+  for (int i = 0; i < 2; ++i) baseline.step(inputs), quantized.step(inputs);
+
+  // Steps alternate between the models, so that a burst of background load
+  // slows both alike; a round's figure is its total tokens over total time.
+  std::vector<double> baseline_tps, quantized_tps, ratios, baseline_cpu_tps, quantized_cpu_tps, cpu_ratios;
+  const double tokens = static_cast<double>(batch * length * steps);
+  for (int round = 0; round < rounds; ++round) {
+    Trainer::StepTime baseline_time{0, 0}, quantized_time{0, 0};
+    for (int64_t i = 0; i < steps; ++i) {
+      auto b = baseline.timed_step(inputs);
+      auto q = quantized.timed_step(inputs);
+      baseline_time = {baseline_time.wall + b.wall, baseline_time.cpu + b.cpu};
+      quantized_time = {quantized_time.wall + q.wall, quantized_time.cpu + q.cpu};
+    }
+    baseline_tps.push_back(tokens / baseline_time.wall);
+    quantized_tps.push_back(tokens / quantized_time.wall);
+    ratios.push_back(quantized_tps.back() / baseline_tps.back());
+    baseline_cpu_tps.push_back(tokens / baseline_time.cpu);
+    quantized_cpu_tps.push_back(tokens / quantized_time.cpu);
+    cpu_ratios.push_back(quantized_cpu_tps.back() / baseline_cpu_tps.back());
+  }
+  report["training"] = {{"batch", batch},
+                        {"length", length},
+                        {"width", width},
+                        {"steps_per_round", steps},
+                        {"float_tokens_per_second", baseline_tps},
+                        {"quantized_tokens_per_second", quantized_tps},
+                        {"quantized_over_float", ratios},
+                        {"ratio_range", to_json(range_of(ratios))},
+                        {"float_tokens_per_cpu_second", baseline_cpu_tps},
+                        {"quantized_tokens_per_cpu_second", quantized_cpu_tps},
+                        {"cpu_quantized_over_float", cpu_ratios},
+                        {"cpu_ratio_range", to_json(range_of(cpu_ratios))}};
+  std::cout << report.dump(2) << std::endl;
+  return 0;
+}

@@ -1,0 +1,41 @@
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "experiments/compressed_model.h"
+#include "passes/quantize/quantize_pass.h"
+
+namespace whittle::cli {
+namespace {
+
+struct ExportArguments {
+  std::string from;
+  std::string out;
+  std::string tokenizer;
+};
+
+void run_export(const ExportArguments& arguments) {
+  auto loaded = experiments::load_compressed(arguments.from, 0);
+  std::vector<std::string> baked = passes::bake_quantization(*loaded.model);
+  nlohmann::json notes = {{"exported_from", arguments.from},
+                          {"baked_quantized_layers", baked},
+                          {"note", "weights and biases hold their quantized values; activations are not quantized"}};
+  std::filesystem::path tokenizer_dir = arguments.tokenizer.empty() ? std::filesystem::path(arguments.from) : std::filesystem::path(arguments.tokenizer);
+  experiments::save_compressed(arguments.out, loaded.model, notes, tokenizer_dir);
+  std::cerr << "exported " << arguments.out << " (" << baked.size() << " layers with quantized weights)\n";
+}
+
+}  // namespace
+
+void register_export_command(CLI::App& app) {
+  auto arguments = std::make_shared<ExportArguments>();
+  CLI::App* command = app.add_subcommand(
+      "export", "write a plain Hugging Face checkpoint whose weights hold their compressed values");
+  command->add_option("--from", arguments->from, "compressed checkpoint directory")->required();
+  command->add_option("--out", arguments->out, "where to write the plain checkpoint")->required();
+  command->add_option("--tokenizer", arguments->tokenizer, "tokenizer files to include (default: the checkpoint's)");
+  command->callback([arguments] { run_export(*arguments); });
+}
+
+}  // namespace whittle::cli

@@ -1,0 +1,93 @@
+#include <iostream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/train_flags.h"
+#include "experiments/compressed_model.h"
+#include "experiments/train_with_evaluation.h"
+#include "passes/quantize/quantize_config.h"
+#include "passes/quantize/quantize_pass.h"
+#include "util/error.h"
+
+namespace whittle::cli {
+namespace {
+
+struct QuantizeArguments {
+  std::string from;
+  std::string config;
+  std::optional<int64_t> width;
+  std::optional<int64_t> frac_width;
+  std::string out;
+  bool qat = false;
+  DataOptions data;
+  int64_t train_limit = 0;
+  int64_t test_limit = 0;
+  int64_t eval_batch_size = 32;
+  TrainFlags training;
+};
+
+passes::QuantizeConfig quantize_config(const QuantizeArguments& arguments) {
+  if (!arguments.config.empty() && arguments.width) throw Error("give either --config FILE or --width W, not both");
+  if (arguments.frac_width && !arguments.width) throw Error("--frac needs --width");
+  if (!arguments.config.empty()) return passes::load_quantize_config(arguments.config);
+  if (!arguments.width) throw Error("say how to quantize: --config Q.toml or --width W [--frac F]");
+  return passes::uniform_quantize_config(*arguments.width, arguments.frac_width);
+}
+
+void run_quantize(const QuantizeArguments& arguments) {
+  arguments.data.validate();
+  passes::QuantizeConfig config = quantize_config(arguments);
+  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.seed);
+  train::EvalOptions eval_options{arguments.eval_batch_size, options.length_multiple};
+
+  auto loaded = experiments::load_compressed(arguments.from, options.seed);
+  auto& model = loaded.model;
+  auto report = passes::quantize_pass(model, config);
+  std::cerr << "quantized " << report.quantized_count() << " of " << report.layers.size() << " Linear layers\n";
+
+  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
+  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  auto ptq = train::evaluate(model, test_set, eval_options, std::cerr);
+  nlohmann::json summary = {{"layers", passes::to_json(report)}, {"ptq", experiments::to_json(ptq)}};
+  double best = ptq.accuracy;
+  if (arguments.qat) {
+    auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+    auto outcome = experiments::train_with_evaluation(model, train_set, test_set, options, eval_options, std::cerr);
+    model::assign_tensors(*model, outcome.best_state, {});
+    summary["qat"] = {{"options", experiments::to_json(options)}, {"epochs", outcome.epochs}, {"best_epoch", outcome.best_epoch}};
+    best = std::max(best, outcome.best_accuracy);
+  }
+  summary["best_accuracy"] = best;
+  nlohmann::json notes = loaded.whittle;
+  notes["quantize_command"] = summary;
+  experiments::save_compressed(arguments.out, model, notes, tokenizer_dir);
+  summary.erase("layers");
+  std::cout << summary.dump() << std::endl;
+  std::cerr << "saved " << arguments.out << "\n";
+}
+
+}  // namespace
+
+void register_quantize_command(CLI::App& app) {
+  auto arguments = std::make_shared<QuantizeArguments>();
+  CLI::App* command = app.add_subcommand(
+      "quantize", "fixed-point quantize every Linear (PTQ), evaluate, and optionally fine-tune with it (QAT)");
+  command->add_option("--from", arguments->from, "checkpoint directory")->required();
+  command->add_option("--config", arguments->config, "quantization config (TOML or JSON, Mase's keys)");
+  command->add_option("--width", arguments->width, "fixed-point width for data_in, weight and bias");
+  command->add_option("--frac", arguments->frac_width, "fractional width (default width/2)");
+  command->add_option("--out", arguments->out, "where to write the quantized checkpoint")->required();
+  command->add_flag("--qat", arguments->qat, "quantization-aware fine-tuning after PTQ");
+  arguments->data.add_to(*command);
+  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
+  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
+  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
+  arguments->training.add_to(*command, mase_finetune_defaults());
+  command->callback([arguments] { run_quantize(*arguments); });
+}
+
+}  // namespace whittle::cli

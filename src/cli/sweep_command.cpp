@@ -1,0 +1,87 @@
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/train_flags.h"
+#include "experiments/quant_sweep.h"
+#include "util/error.h"
+
+namespace whittle::cli {
+namespace {
+
+struct QuantSweepArguments {
+  std::string from;
+  std::string out;
+  std::vector<int64_t> widths = experiments::default_quant_widths();
+  std::optional<int64_t> frac_width;
+  bool skip_qat = false;
+  DataOptions data;
+  int64_t train_limit = 0;
+  int64_t test_limit = 0;
+  int64_t eval_batch_size = 32;
+  TrainFlags qat;
+};
+
+nlohmann::json describe_data(const DataOptions& data, int64_t train_limit, int64_t test_limit) {
+  return {{"source", std::filesystem::absolute(data.source).lexically_normal().string()},
+          {"train_limit", train_limit},
+          {"test_limit", test_limit},
+          {"max_length", data.max_length},
+          {"seed", data.seed}};
+}
+
+void run_quant_sweep(const QuantSweepArguments& arguments) {
+  arguments.data.validate();
+  experiments::QuantSweepOptions options;
+  options.base_model = arguments.from;
+  options.out_dir = arguments.out;
+  options.widths = arguments.widths;
+  options.frac_width = arguments.frac_width;
+  options.run_qat = !arguments.skip_qat;
+  options.qat = arguments.qat.resolve(mase_finetune_defaults(), arguments.data.seed);
+  options.eval = {arguments.eval_batch_size, options.qat.length_multiple};
+  options.tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  options.data_description = describe_data(arguments.data, arguments.train_limit, arguments.test_limit);
+
+  text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
+  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  data::TokenizedDataset train_set;
+  if (options.run_qat) train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+  auto summary = experiments::run_quant_sweep(options, train_set, test_set, std::cerr);
+  std::cout << nlohmann::json({{"baseline_accuracy", summary.baseline_accuracy},
+                               {"best_qat_width", summary.best_qat_width},
+                               {"best_qat_accuracy", summary.best_qat_accuracy},
+                               {"best_qat_model", summary.best_qat_model.string()},
+                               {"results", (options.out_dir / "results.json").string()}})
+                   .dump()
+            << std::endl;
+}
+
+void register_quant_sweep(CLI::App& sweep) {
+  auto arguments = std::make_shared<QuantSweepArguments>();
+  CLI::App* command = sweep.add_subcommand("quant", "PTQ and QAT accuracy for each fixed-point width (lab task 1)");
+  command->add_option("--from", arguments->from, "base checkpoint")->required();
+  command->add_option("--out", arguments->out, "sweep directory (results, figures, models); resumes if it exists")
+      ->required();
+  command->add_option("--widths", arguments->widths, "fixed-point widths")->delimiter(',')->capture_default_str();
+  command->add_option("--frac", arguments->frac_width, "fractional width for every width (default width/2)");
+  command->add_flag("--no-qat", arguments->skip_qat, "PTQ only");
+  arguments->data.add_to(*command);
+  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
+  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
+  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
+  arguments->qat.add_to(*command, mase_finetune_defaults(), "qat-");
+  command->callback([arguments] { run_quant_sweep(*arguments); });
+}
+
+}  // namespace
+
+void register_sweep_command(CLI::App& app) {
+  CLI::App* sweep = app.add_subcommand("sweep", "resumable sweeps that reproduce the lab's figures");
+  sweep->require_subcommand(1);
+  register_quant_sweep(*sweep);
+}
+
+}  // namespace whittle::cli

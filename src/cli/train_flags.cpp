@@ -1,0 +1,50 @@
+#include "cli/train_flags.h"
+
+#include <sstream>
+
+namespace whittle::cli {
+
+namespace {
+
+template <typename T>
+std::string show(const T& value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
+}  // namespace
+
+void TrainFlags::add_to(CLI::App& command, const train::TrainOptions& defaults, const std::string& prefix) {
+  command.add_option("--" + prefix + "epochs", epochs, "epochs (default " + show(defaults.epochs) + ")");
+  command.add_option("--" + prefix + "batch-size", batch_size, "batch size (default " + show(defaults.batch_size) + ")");
+  command.add_option("--" + prefix + "lr", learning_rate, "peak learning rate (default " + show(defaults.learning_rate) + ")");
+  command.add_option("--" + prefix + "weight-decay", weight_decay,
+                     "AdamW weight decay (default " + show(defaults.weight_decay) + ")");
+  command.add_option("--" + prefix + "warmup-ratio", warmup_ratio,
+                     "fraction of steps for linear warm-up (default " + show(defaults.warmup_ratio) + ")");
+  command.add_option("--" + prefix + "max-grad-norm", max_grad_norm,
+                     "gradient clipping norm, 0 disables (default " + show(defaults.max_grad_norm) + ")");
+}
+
+train::TrainOptions TrainFlags::resolve(train::TrainOptions defaults, uint64_t seed) const {
+  defaults.epochs = epochs.value_or(defaults.epochs);
+  defaults.batch_size = batch_size.value_or(defaults.batch_size);
+  defaults.learning_rate = learning_rate.value_or(defaults.learning_rate);
+  defaults.weight_decay = weight_decay.value_or(defaults.weight_decay);
+  defaults.warmup_ratio = warmup_ratio.value_or(defaults.warmup_ratio);
+  defaults.max_grad_norm = max_grad_norm.value_or(defaults.max_grad_norm);
+  defaults.seed = seed;
+  defaults.validate();
+  return defaults;
+}
+
+train::TrainOptions mase_finetune_defaults() {
+  train::TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = 8;
+  options.learning_rate = 5e-5;
+  return options;
+}
+
+}  // namespace whittle::cli

@@ -1,0 +1,150 @@
+#include "experiments/quant_sweep.h"
+
+#include <ostream>
+#include <sstream>
+
+#include "experiments/compressed_model.h"
+#include "experiments/result_store.h"
+#include "experiments/train_with_evaluation.h"
+#include "passes/quantize/quantize_config.h"
+#include "passes/quantize/quantize_pass.h"
+#include "report/plot.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace whittle::experiments {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string width_key(const char* stage, int64_t width) { return std::string(stage) + "/w" + std::to_string(width); }
+
+int64_t frac_for(const QuantSweepOptions& options, int64_t width) { return options.frac_width.value_or(width / 2); }
+
+model::BertForSequenceClassification quantized_base(const QuantSweepOptions& options, int64_t width) {
+  auto loaded = load_compressed(options.base_model, options.qat.seed);
+  passes::quantize_pass(loaded.model, passes::uniform_quantize_config(width, frac_for(options, width)));
+  return loaded.model;
+}
+
+nlohmann::json signature(const QuantSweepOptions& options) {
+  return {{"sweep", "quantization"},
+          {"base_model", fs::absolute(options.base_model).lexically_normal().string()},
+          {"frac_width", options.frac_width ? nlohmann::json(*options.frac_width) : nlohmann::json("width/2")},
+          {"qat", to_json(options.qat)},
+          {"data", options.data_description}};
+}
+
+void copy_directory(const fs::path& from, const fs::path& to) {
+  write_directory_atomically(to, [&](const fs::path& staging) {
+    for (const auto& entry : fs::directory_iterator(from)) fs::copy(entry.path(), staging / entry.path().filename());
+  });
+}
+
+}  // namespace
+
+std::vector<int64_t> default_quant_widths() { return {4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32}; }
+
+QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::TokenizedDataset& train_set,
+                                  const data::TokenizedDataset& test_set, std::ostream& log) {
+  if (options.widths.empty()) throw Error("the quantization sweep has no widths");
+  for (int64_t width : options.widths) passes::validate_fixed_point_format({width, frac_for(options, width)});
+  fs::create_directories(options.out_dir / "models");
+  ResultStore store(options.out_dir / "results.json", signature(options));
+
+  std::vector<std::string> pending;
+  if (!store.has("baseline")) pending.push_back("baseline");
+  for (int64_t width : options.widths) {
+    if (!store.has(width_key("ptq", width))) pending.push_back(width_key("ptq", width));
+  }
+  for (int64_t width : options.widths) {
+    if (options.run_qat && !store.has(width_key("qat", width))) pending.push_back(width_key("qat", width));
+  }
+  log << "quantization sweep: " << pending.size() << " points to run";
+  if (store.points().size() > 0) log << " (" << store.points().size() << " already in " << store.path().string() << ")";
+  log << "\n";
+
+  Progress progress("quantization sweep", static_cast<int64_t>(pending.size()), log);
+  for (const std::string& key : pending) {
+    log << "== " << key << "\n";
+    if (key == "baseline") {
+      auto loaded = load_compressed(options.base_model, options.qat.seed);
+      store.put(key, to_json(train::evaluate(loaded.model, test_set, options.eval, log)));
+    } else {
+      int64_t width = std::stoll(key.substr(key.find("/w") + 2));
+      nlohmann::json point = {{"width", width}, {"frac_width", frac_for(options, width)}};
+      auto model = quantized_base(options, width);
+      if (key.starts_with("ptq/")) {
+        point["test"] = to_json(train::evaluate(model, test_set, options.eval, log));
+        point["accuracy"] = point["test"]["accuracy"];
+      } else {
+        auto outcome = train_with_evaluation(model, train_set, test_set, options.qat, options.eval, log);
+        model::assign_tensors(*model, outcome.best_state, {});
+        fs::path saved = options.out_dir / "models" / ("qat-w" + std::to_string(width));
+        save_compressed(saved, model, {{"quantization_aware_training", {{"width", width}, {"epochs", outcome.epochs}}}},
+                        options.tokenizer_dir);
+        point["epochs"] = outcome.epochs;
+        point["best_epoch"] = outcome.best_epoch;
+        point["accuracy"] = outcome.best_accuracy;
+        point["model"] = fs::relative(saved, options.out_dir).string();
+      }
+      store.put(key, point);
+    }
+    write_quant_sweep_outputs(options.out_dir);
+    progress.advance(1);
+  }
+  progress.finish();
+
+  QuantSweepSummary summary;
+  summary.baseline_accuracy = store.get("baseline")->at("accuracy").get<double>();
+  for (int64_t width : options.widths) {
+    auto qat = store.get(width_key("qat", width));
+    if (!qat) continue;
+    double accuracy = qat->at("accuracy").get<double>();
+    if (summary.best_qat_width == 0 || accuracy > summary.best_qat_accuracy) {
+      summary.best_qat_width = width;
+      summary.best_qat_accuracy = accuracy;
+    }
+  }
+  if (summary.best_qat_width != 0) {
+    summary.best_qat_model = options.out_dir / "models" / "best-qat";
+    copy_directory(options.out_dir / "models" / ("qat-w" + std::to_string(summary.best_qat_width)), summary.best_qat_model);
+    log << "best QAT model: " << summary.best_qat_width << " bits, accuracy " << summary.best_qat_accuracy << " → "
+        << summary.best_qat_model.string() << "\n";
+  }
+  return summary;
+}
+
+void write_quant_sweep_outputs(const fs::path& out_dir) {
+  auto store = ResultStore::open_existing(out_dir / "results.json");
+  std::map<int64_t, std::pair<std::optional<double>, std::optional<double>>> by_width;  // ptq, qat
+  std::optional<double> baseline;
+  for (const auto& [key, value] : store.points()) {
+    if (key == "baseline") {
+      baseline = value.at("accuracy").get<double>();
+      continue;
+    }
+    int64_t width = value.at("width").get<int64_t>();
+    auto& slot = key.starts_with("ptq/") ? by_width[width].first : by_width[width].second;
+    slot = value.at("accuracy").get<double>();
+  }
+  std::ostringstream csv;
+  csv << "width,ptq_accuracy,qat_accuracy\n";
+  report::Series ptq{"PTQ", {}}, qat{"QAT", {}};
+  report::LinePlot plot{"Fixed-point quantization of every Linear (IMDb test)", "fixed-point width (bits)",
+                        "highest accuracy", {}, {}, {}};
+  auto cell = [](const std::optional<double>& value) { return value ? std::to_string(*value) : std::string(); };
+  for (const auto& [width, accuracies] : by_width) {
+    csv << width << "," << cell(accuracies.first) << "," << cell(accuracies.second) << "\n";
+    if (accuracies.first) ptq.points.emplace_back(width, *accuracies.first);
+    if (accuracies.second) qat.points.emplace_back(width, *accuracies.second);
+    plot.x_ticks.push_back(static_cast<double>(width));
+  }
+  write_file_atomically(out_dir / "results.csv", csv.str());
+  plot.series = {ptq, qat};
+  if (baseline) plot.references.push_back({"float32 baseline", *baseline});
+  if (!by_width.empty()) report::draw(plot, out_dir / "quantization");
+}
+
+}  // namespace whittle::experiments

@@ -1,0 +1,46 @@
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <vector>
+
+#include "data/tokenized.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+namespace whittle::experiments {
+
+// Every even width up to 16, where accuracy changes, then 20 to 32.
+std::vector<int64_t> default_quant_widths();
+
+struct QuantSweepOptions {
+  std::filesystem::path base_model;     // checkpoint the sweep starts from
+  std::filesystem::path out_dir;        // results.json, results.csv, figures, models/
+  std::filesystem::path tokenizer_dir;  // copied into saved models
+  std::vector<int64_t> widths = default_quant_widths();
+  std::optional<int64_t> frac_width;    // default: width / 2
+  bool run_qat = true;
+  train::TrainOptions qat;              // Mase's defaults: AdamW 5e-5, batch 8, 1 epoch
+  train::EvalOptions eval;
+  nlohmann::json data_description;      // part of the result signature
+};
+
+struct QuantSweepSummary {
+  double baseline_accuracy = 0.0;
+  int64_t best_qat_width = 0;
+  double best_qat_accuracy = 0.0;
+  std::filesystem::path best_qat_model;  // out_dir/models/best-qat
+};
+
+// For each width: PTQ (quantize every Linear, evaluate), then QAT (fine-tune
+// with quantization in the loop, evaluate after each epoch). Results are
+// recorded point by point in out_dir/results.json, so a killed sweep resumes
+// where it stopped; the figure and CSV are redrawn after every point.
+QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::TokenizedDataset& train_set,
+                                  const data::TokenizedDataset& test_set, std::ostream& log);
+
+// Redraws the CSV and the figure from out_dir/results.json.
+void write_quant_sweep_outputs(const std::filesystem::path& out_dir);
+
+}  // namespace whittle::experiments

@@ -1,0 +1,74 @@
+#include "experiments/result_store.h"
+
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace whittle::experiments {
+
+namespace {
+
+nlohmann::json read_document(const std::filesystem::path& path) {
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& error) {
+    throw Error(path.string() + " is not valid JSON (" + error.what() + "); move it away to start the sweep afresh");
+  }
+  if (!document.is_object() || !document.contains("points") || !document["points"].is_array()) {
+    throw Error(path.string() + " is not a whittle result file (no \"points\" list)");
+  }
+  return document;
+}
+
+}  // namespace
+
+ResultStore ResultStore::open_existing(const std::filesystem::path& path) {
+  ResultStore store;
+  store.path_ = path;
+  store.document_ = read_document(path);
+  return store;
+}
+
+ResultStore::ResultStore(std::filesystem::path path, nlohmann::json signature) : path_(std::move(path)) {
+  if (!std::filesystem::exists(path_)) {
+    document_ = {{"signature", std::move(signature)}, {"points", nlohmann::json::array()}};
+    save();
+    return;
+  }
+  document_ = read_document(path_);
+  if (document_.value("signature", nlohmann::json()) != signature) {
+    throw Error(path_.string() + " holds results of a different setup (" + document_["signature"].dump() +
+                "); use another output directory or move it away");
+  }
+}
+
+bool ResultStore::has(const std::string& key) const { return get(key).has_value(); }
+
+std::optional<nlohmann::json> ResultStore::get(const std::string& key) const {
+  for (const auto& point : document_["points"]) {
+    if (point.at("key") == key) return point.at("value");
+  }
+  return std::nullopt;
+}
+
+void ResultStore::put(const std::string& key, nlohmann::json value) {
+  for (auto& point : document_["points"]) {
+    if (point.at("key") == key) {
+      point["value"] = std::move(value);
+      save();
+      return;
+    }
+  }
+  document_["points"].push_back({{"key", key}, {"value", std::move(value)}});
+  save();
+}
+
+std::vector<std::pair<std::string, nlohmann::json>> ResultStore::points() const {
+  std::vector<std::pair<std::string, nlohmann::json>> all;
+  for (const auto& point : document_["points"]) all.emplace_back(point.at("key"), point.at("value"));
+  return all;
+}
+
+void ResultStore::save() const { write_file_atomically(path_, document_.dump(2) + "\n"); }
+
+}  // namespace whittle::experiments

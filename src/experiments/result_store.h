@@ -1,0 +1,41 @@
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace whittle::experiments {
+
+// The finished points of a sweep, one JSON object per key, kept in one JSON
+// file that is rewritten atomically after every point. A killed sweep
+// reopens the file and skips the keys it holds: no point is lost, none is
+// run or counted twice.
+class ResultStore {
+ public:
+  // Opens (or starts) the store at `path`. `signature` describes what the
+  // sweep measures (base model, data, options); reopening a store made with
+  // a different signature is an error, so results of different setups never mix.
+  ResultStore(std::filesystem::path path, nlohmann::json signature);
+
+  // Opens an existing store whatever its signature (for reading and redrawing).
+  static ResultStore open_existing(const std::filesystem::path& path);
+
+  const nlohmann::json& signature() const { return document_.at("signature"); }
+  bool has(const std::string& key) const;
+  std::optional<nlohmann::json> get(const std::string& key) const;
+  void put(const std::string& key, nlohmann::json value);
+  // Points in the order they were first recorded.
+  std::vector<std::pair<std::string, nlohmann::json>> points() const;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  ResultStore() = default;
+  void save() const;
+
+  std::filesystem::path path_;
+  nlohmann::json document_;
+};
+
+}  // namespace whittle::experiments

@@ -1,0 +1,45 @@
+#include "experiments/train_with_evaluation.h"
+
+namespace whittle::experiments {
+
+nlohmann::json to_json(const train::EvalResult& result) {
+  return {{"accuracy", result.accuracy},
+          {"loss", result.loss},
+          {"examples", result.examples},
+          {"seconds", result.seconds},
+          {"tokens_per_second", result.tokens_per_second}};
+}
+
+nlohmann::json to_json(const train::TrainOptions& options) {
+  return {{"epochs", options.epochs},
+          {"batch_size", options.batch_size},
+          {"learning_rate", options.learning_rate},
+          {"weight_decay", options.weight_decay},
+          {"warmup_ratio", options.warmup_ratio},
+          {"max_grad_norm", options.max_grad_norm},
+          {"seed", options.seed}};
+}
+
+EvaluatedTraining train_with_evaluation(model::BertForSequenceClassification& model,
+                                        const data::TokenizedDataset& train_set,
+                                        const data::TokenizedDataset& test_set, const train::TrainOptions& options,
+                                        const train::EvalOptions& eval_options, std::ostream& log) {
+  EvaluatedTraining outcome;
+  auto after_epoch = [&](const train::EpochReport& report) {
+    auto result = train::evaluate(model, test_set, eval_options, log);
+    outcome.epochs.push_back({{"epoch", report.epoch},
+                              {"train_loss", report.mean_loss},
+                              {"train_seconds", report.seconds},
+                              {"train_tokens_per_second", report.tokens_per_second},
+                              {"test", to_json(result)}});
+    if (outcome.best_epoch == 0 || result.accuracy > outcome.best_accuracy) {
+      outcome.best_accuracy = result.accuracy;
+      outcome.best_epoch = report.epoch;
+      outcome.best_state = model::collect_tensors(*model);
+    }
+  };
+  train::train_classifier(model, train_set, options, after_epoch, log);
+  return outcome;
+}
+
+}  // namespace whittle::experiments

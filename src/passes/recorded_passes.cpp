@@ -1,0 +1,41 @@
+#include "passes/recorded_passes.h"
+
+#include "passes/quantize/quantize_config.h"
+#include "passes/quantize/quantize_pass.h"
+#include "passes/quantize/quantize_transform.h"
+#include "util/error.h"
+
+namespace whittle::passes {
+namespace {
+
+// The quantization of every layer, spelled out by name, so that reloading
+// reproduces it whatever config (by type, by pattern) produced it.
+std::optional<nlohmann::json> record_quantization(model::BertForSequenceClassification& model) {
+  QuantizeConfig recorded;
+  recorded.by = QuantizeSelection::name;
+  bool any = false;
+  for (const auto& [name, linear] : model::find_linears(*model)) {
+    if (auto transform = linear->find_transform<QuantizeTransformImpl>()) {
+      recorded.sections[name] = transform->quantization();
+      any = true;
+    }
+  }
+  if (!any) return std::nullopt;
+  return to_json(recorded);
+}
+
+}  // namespace
+
+void apply_recorded_passes(model::BertForSequenceClassification& model, const nlohmann::json& whittle,
+                           const std::string& origin) {
+  if (!whittle.is_object()) throw Error(origin + ": expected a JSON object");
+  if (whittle.contains("quantize")) quantize_pass(model, parse_quantize_config(whittle.at("quantize"), origin + " [quantize]"));
+}
+
+nlohmann::json record_passes(model::BertForSequenceClassification& model) {
+  nlohmann::json record = nlohmann::json::object();
+  if (auto quantization = record_quantization(model)) record["quantize"] = *quantization;
+  return record;
+}
+
+}  // namespace whittle::passes

@@ -1,0 +1,33 @@
+#pragma once
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace whittle::report {
+
+struct Series {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  // (x, y), drawn in this order
+};
+
+struct ReferenceLine {
+  std::string name;
+  double y;
+};
+
+struct LinePlot {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<Series> series;
+  std::vector<ReferenceLine> references;  // horizontal lines, e.g. the baseline
+  std::vector<double> x_ticks;            // empty: gnuplot's choice
+};
+
+// Draws the plot with gnuplot into `<base>.png` and `<base>.svg`, keeping
+// `<base>.gp` (the script, with the data inline) so it can be re-drawn or
+// edited. Throws whittle::Error when gnuplot is missing or fails.
+void draw(const LinePlot& plot, const std::filesystem::path& base);
+
+}  // namespace whittle::report

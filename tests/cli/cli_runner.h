@@ -1,0 +1,67 @@
+#pragma once
+// Runs the real whittle executable the way a user would and records how it
+// ended, so that tests can tell a clean error exit from a crash or a hang.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace whittle::cli_testing {
+
+// A fresh directory under the system temp dir, removed with its content.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct RunResult {
+  std::optional<int> exit_code;      // set when the process exited
+  std::optional<int> signal_number;  // set when a signal ended it (crash, or our kill on timeout)
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+  std::vector<std::string> err_lines;  // stderr split on '\n', empty lines dropped
+
+  // For gtest messages: how it ended and what it printed to stderr.
+  std::string describe() const;
+};
+
+struct RunOptions {
+  std::string stdin_text;  // fed on standard input (empty: /dev/null)
+  std::chrono::seconds timeout{30};
+};
+
+// Runs WHITTLE_BINARY with `arguments` inside `work_dir` (current directory,
+// HOME, XDG_CACHE_HOME and WHITTLE_CACHE all point there, so no run touches the
+// user's cache). A run still going after the timeout is killed.
+RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& work_dir,
+                      const RunOptions& options = {});
+
+// The checks every bad-input case shares: the process exited (no signal, no
+// hang) with a non-zero code, and stderr ends in exactly one
+// "whittle: error: ..." line that contains every one of `expected_parts`.
+void expect_one_line_error(const RunResult& result, const std::vector<std::string>& expected_parts);
+
+// The same for errors that CLI11 reports while parsing the command line: a
+// non-zero exit and a first stderr line containing `expected_parts` (CLI11
+// adds a second line pointing to --help).
+void expect_usage_error(const RunResult& result, const std::vector<std::string>& expected_parts);
+
+std::filesystem::path fixtures_dir();  // tests/fixtures
+std::filesystem::path imdb_fixture();  // tests/fixtures/imdb (holds aclImdb/)
+std::filesystem::path tokenizer_fixture();
+std::filesystem::path tiny_config_fixture();  // hidden 16, 1 layer, real vocabulary size
+
+std::string read_text(const std::filesystem::path& path);
+void write_text(const std::filesystem::path& path, const std::string& content);
+
+}  // namespace whittle::cli_testing
