@@ -47,4 +47,14 @@ train::TrainOptions mase_finetune_defaults() {
   return options;
 }
 
+train::TrainOptions scratch_training_defaults() {
+  train::TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 16;
+  options.learning_rate = 5e-4;
+  options.weight_decay = 0.01;
+  options.warmup_ratio = 0.06;
+  return options;
+}
+
 }  // namespace whittle::cli
