@@ -1,5 +1,6 @@
 #include "passes/recorded_passes.h"
 
+#include "passes/prune/prune_pass.h"
 #include "passes/quantize/quantize_config.h"
 #include "passes/quantize/quantize_pass.h"
 #include "passes/quantize/quantize_transform.h"
@@ -30,11 +31,15 @@ void apply_recorded_passes(model::BertForSequenceClassification& model, const nl
                            const std::string& origin) {
   if (!whittle.is_object()) throw Error(origin + ": expected a JSON object");
   if (whittle.contains("quantize")) quantize_pass(model, parse_quantize_config(whittle.at("quantize"), origin + " [quantize]"));
+  // The prune transforms go ahead of quantization whatever the order here;
+  // their masks are the checkpoint's tensors, assigned after this.
+  if (whittle.contains("prune")) restore_recorded_pruning(model, whittle.at("prune"), origin + " [prune]");
 }
 
 nlohmann::json record_passes(model::BertForSequenceClassification& model) {
   nlohmann::json record = nlohmann::json::object();
   if (auto quantization = record_quantization(model)) record["quantize"] = *quantization;
+  if (auto pruning = record_pruning(model)) record["prune"] = *pruning;
   return record;
 }
 

@@ -1,0 +1,203 @@
+// Cost of Mase-style unstructured pruning on top of 8-bit QAT in whittle:
+//  1. the activation threshold (quantile of |x|) that activation pruning
+//     computes on every forward pass, whittle's radix selection against
+//     torch::quantile and torch::kthvalue, on activation-sized tensors;
+//  2. BERT-Tiny training steps (random init, one fixed batch) of
+//       qat           quantize_pass at 8 bits (the CLS-only last layer on)
+//       qat_full      the same with the CLS-only shortcut off
+//       pruned_w      qat + l1 weight pruning at the sparsity (shortcut on)
+//       pruned_wa     qat + l1 weight and activation pruning (Mase's lab; the
+//                     pass turns the shortcut off)
+// The models take turns step by step so that they see the same background
+// load; the report gives each round and the ranges of the ratios.
+//
+//   build/pruned_throughput [--batch 16] [--length 512] [--steps 3] [--rounds 5] [--sparsity 0.5] [--threads 2]
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "model/classifier_io.h"
+#include "passes/prune/magnitude_quantile.h"
+#include "passes/prune/prune_pass.h"
+#include "passes/quantize/quantize_pass.h"
+#include "util/runtime.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// CPU time of all threads of this process: unlike wall time, it does not grow
+// while other processes hold the cores.
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+nlohmann::json range_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return {{"min", values.front()}, {"median", values[values.size() / 2]}, {"max", values.back()}};
+}
+
+template <typename Function>
+double milliseconds_per_call(Function&& function, int calls) {
+  auto start = Clock::now();
+  for (int i = 0; i < calls; ++i) function();
+  return 1000.0 * seconds_since(start) / calls;
+}
+
+nlohmann::json threshold_timing(int64_t batch, int64_t length, double sparsity, int rounds) {
+  nlohmann::json report = nlohmann::json::array();
+  for (int64_t features : {int64_t{128}, int64_t{512}}) {
+    torch::manual_seed(0);
+    torch::Tensor x = torch::randn({batch, length, features});
+    const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(sparsity * static_cast<double>(x.numel() - 1)) + 1);
+    auto radix = [&] { return whittle::passes::magnitude_quantile(x, sparsity); };
+    auto quantile = [&] { return torch::quantile(x.abs().flatten(), sparsity).item<float>(); };
+    auto kthvalue = [&] { return std::get<0>(torch::kthvalue(x.abs().flatten(), k)).item<float>(); };
+    std::vector<double> radix_ms, quantile_ms, kthvalue_ms;
+    for (int round = 0; round < rounds; ++round) {
+      radix_ms.push_back(milliseconds_per_call(radix, 5));
+      quantile_ms.push_back(milliseconds_per_call(quantile, 1));
+      kthvalue_ms.push_back(milliseconds_per_call(kthvalue, 1));
+    }
+    report.push_back({{"shape", {batch, length, features}},
+                      {"whittle_radix_ms", range_of(radix_ms)},
+                      {"torch_quantile_ms", range_of(quantile_ms)},
+                      {"torch_kthvalue_ms", range_of(kthvalue_ms)}});
+  }
+  return report;
+}
+
+struct Inputs {
+  torch::Tensor ids, attention, labels;
+};
+
+struct StepTime {
+  double wall = 0, cpu = 0;
+};
+
+struct Trainer {
+  whittle::model::BertForSequenceClassification model;
+  torch::optim::AdamW optimizer;
+  std::vector<torch::Tensor> parameters;
+  StepTime round;
+
+  explicit Trainer(whittle::model::BertForSequenceClassification m)
+      : model(std::move(m)),
+        optimizer(model->parameters(), torch::optim::AdamWOptions(5e-5).weight_decay(0.01)),
+        parameters(model->parameters()) {
+    model->train();
+  }
+
+  void step(const Inputs& inputs) {
+    for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();
+    auto loss = torch::cross_entropy_loss(model->forward(inputs.ids, inputs.attention), inputs.labels);
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(parameters, 1.0);
+    optimizer.step();
+  }
+
+  void timed_step(const Inputs& inputs) {
+    auto start = Clock::now();
+    double cpu_start = process_cpu_seconds();
+    step(inputs);
+    round.wall += seconds_since(start);
+    round.cpu += process_cpu_seconds() - cpu_start;
+  }
+};
+
+whittle::model::BertForSequenceClassification quantized_bert_tiny() {
+  whittle::model::BertConfig bert_tiny;  // the defaults are BERT-Tiny's
+  auto model = whittle::model::new_classifier(bert_tiny, 0);
+  whittle::passes::quantize_pass(model, whittle::passes::uniform_quantize_config(8));
+  return model;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pruning on top of 8-bit QAT: activation threshold speed and training throughput"};
+  int64_t batch = 16, length = 512, steps = 3;
+  int rounds = 5, threads = 2;
+  double sparsity = 0.5;
+  app.add_option("--batch", batch)->capture_default_str();
+  app.add_option("--length", length)->capture_default_str();
+  app.add_option("--steps", steps, "training steps per model per round")->capture_default_str();
+  app.add_option("--rounds", rounds)->capture_default_str();
+  app.add_option("--sparsity", sparsity)->capture_default_str();
+  app.add_option("--threads", threads)->capture_default_str();
+  std::vector<std::string> names = {"qat", "qat_full", "pruned_w", "pruned_wa"};
+  app.add_option("--models", names, "which of the models to run (ratios need qat, qat_full, pruned_w, pruned_wa)")
+      ->capture_default_str();
+  bool skip_threshold = false;
+  app.add_flag("--no-threshold-timing", skip_threshold);
+  CLI11_PARSE(app, argc, argv);
+  whittle::configure_runtime(threads);
+  using whittle::passes::PruneMethod;
+  using whittle::passes::PruneScope;
+
+  nlohmann::json report = {{"threads", threads}};
+  if (!skip_threshold) report["activation_threshold"] = threshold_timing(batch, length, sparsity, rounds);
+
+  std::map<std::string, Trainer> trainers;
+  for (const auto& name : names) {
+    auto model = quantized_bert_tiny();
+    if (name == "qat_full") {
+      model->set_cls_only_last_layer(false);
+    } else if (name == "pruned_w") {
+      whittle::passes::prune_pass(
+          model, whittle::passes::uniform_prune_config(sparsity, PruneMethod::l1_norm, PruneScope::local, false), 0);
+    } else if (name == "pruned_wa") {
+      whittle::passes::prune_pass(model, whittle::passes::uniform_prune_config(sparsity, PruneMethod::l1_norm), 0);
+    } else if (name != "qat") {
+      std::cerr << "unknown model " << name << "\n";
+      return 1;
+    }
+    trainers.emplace(name, Trainer(model));
+  }
+
+  Inputs inputs{torch::randint(1000, 30000, {batch, length}, torch::kInt64),
+                torch::ones({batch, length}, torch::kInt64), torch::randint(0, 2, {batch}, torch::kInt64)};
+  for (auto& [name, trainer] : trainers) trainer.step(inputs), trainer.step(inputs);
+
+  const double tokens = static_cast<double>(batch * length * steps);
+  std::map<std::string, std::vector<double>> wall_tps, cpu_tps;
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& [name, trainer] : trainers) trainer.round = {};
+    for (int64_t i = 0; i < steps; ++i) {
+      for (const auto& name : names) trainers.at(name).timed_step(inputs);
+    }
+    for (auto& [name, trainer] : trainers) {
+      wall_tps[name].push_back(tokens / trainer.round.wall);
+      cpu_tps[name].push_back(tokens / trainer.round.cpu);
+    }
+  }
+  auto ratios = [&](const std::map<std::string, std::vector<double>>& tps, const std::string& a, const std::string& b) {
+    std::vector<double> values;
+    for (int round = 0; round < rounds; ++round) values.push_back(tps.at(a)[round] / tps.at(b)[round]);
+    return range_of(values);
+  };
+  nlohmann::json training = {{"batch", batch}, {"length", length}, {"sparsity", sparsity}, {"steps_per_round", steps}};
+  for (const auto& name : names) {
+    training["tokens_per_second"][name] = wall_tps[name];
+    training["tokens_per_cpu_second"][name] = cpu_tps[name];
+  }
+  for (const auto& [numerator, denominator] : std::vector<std::pair<std::string, std::string>>{
+           {"pruned_wa", "qat"}, {"pruned_wa", "qat_full"}, {"pruned_w", "qat"}, {"qat_full", "qat"}}) {
+    if (!trainers.contains(numerator) || !trainers.contains(denominator)) continue;
+    std::string key = numerator + "_over_" + denominator;
+    training["wall_ratio"][key] = ratios(wall_tps, numerator, denominator);
+    training["cpu_ratio"][key] = ratios(cpu_tps, numerator, denominator);
+  }
+  report["training"] = training;
+  std::cout << report.dump(2) << std::endl;
+  return 0;
+}

@@ -1,0 +1,205 @@
+#include "passes/prune/prune_config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace whittle::passes {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kElementwise = "elementwise";
+
+// Where a value sits, for messages: "configs/prune/x.toml: weight.sparsity".
+struct Location {
+  const std::string& origin;
+  std::string key_prefix;  // "passes.prune." for a whole Mase ch config
+
+  Error error(const std::string& path, const std::string& problem) const {
+    return Error(origin + ": " + key_prefix + path + " " + problem);
+  }
+};
+
+std::string describe_value(const json& value) {
+  if (value.is_object()) return "a table";
+  if (value.is_array()) return "an array";
+  if (value.is_boolean()) return "a boolean (" + value.dump() + ")";
+  if (value.is_string()) return "a string (" + value.dump() + ")";
+  if (value.is_number()) return "a number (" + value.dump() + ")";
+  return "null";
+}
+
+const json& expect_object(const json& value, const Location& at, const std::string& path) {
+  if (!value.is_object()) throw at.error(path, "must be a table, got " + describe_value(value));
+  return value;
+}
+
+double read_sparsity(const json& value, const Location& at, const std::string& path) {
+  if (value.is_object()) {
+    throw at.error(path,
+                   "is a table: per-layer sparsities are not supported (Mase's prune pass cannot apply them "
+                   "either); give one number");
+  }
+  if (!value.is_number() || value.is_boolean()) {
+    throw at.error(path, "must be a number from 0 to below 1, got " + describe_value(value));
+  }
+  double sparsity = value.get<double>();
+  if (!(sparsity >= 0.0 && sparsity < 1.0)) {
+    throw at.error(path, "must be from 0 to below 1, got " + value.dump());
+  }
+  return sparsity;
+}
+
+const std::string& read_string(const json& value, const Location& at, const std::string& path) {
+  if (!value.is_string()) throw at.error(path, "must be a string, got " + describe_value(value));
+  return value.get_ref<const std::string&>();
+}
+
+PruneSettings read_settings(const json& section, const Location& at, const std::string& name) {
+  expect_object(section, at, name);
+  PruneSettings settings;  // Mase's defaults: sparsity 0, random, local
+  for (const auto& [key, value] : section.items()) {
+    std::string path = name + "." + key;
+    if (key == "sparsity") {
+      settings.sparsity = read_sparsity(value, at, path);
+    } else if (key == "method") {
+      const std::string& method = read_string(value, at, path);
+      if (method == "random") {
+        settings.method = PruneMethod::random;
+      } else if (method == "l1-norm") {
+        settings.method = PruneMethod::l1_norm;
+      } else {
+        throw at.error(path, "names an unsupported method \"" + method + "\" (supported: \"random\", \"l1-norm\")");
+      }
+    } else if (key == "scope") {
+      const std::string& scope = read_string(value, at, path);
+      if (scope == "local") {
+        settings.scope = PruneScope::local;
+      } else if (scope == "global") {
+        settings.scope = PruneScope::global;
+      } else {
+        throw at.error(path, "must be \"local\" or \"global\", got \"" + scope + "\"");
+      }
+    } else if (key == "granularity") {
+      if (read_string(value, at, path) != kElementwise) {
+        throw at.error(
+            path, "must be \"elementwise\" (the only granularity whittle and Mase implement), got " + value.dump());
+      }
+    } else {
+      throw at.error(path, "is not a known key (known: \"sparsity\", \"method\", \"scope\", \"granularity\")");
+    }
+  }
+  return settings;
+}
+
+json read_toml(const std::filesystem::path& path) {
+  toml::table table;
+  try {
+    table = toml::parse(read_file(path), path.string());
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    throw Error(path.string() + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column) +
+                ": invalid TOML: " + std::string(error.description()));
+  }
+  std::ostringstream text;
+  text << toml::json_formatter{table};
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error&) {  // inf and nan have no JSON spelling
+    throw Error(path.string() + ": holds a value (inf or nan?) that a prune config cannot use");
+  }
+}
+
+json read_json(const std::filesystem::path& path) {
+  try {
+    return json::parse(read_file(path));
+  } catch (const json::parse_error& error) {
+    throw Error(path.string() + ": invalid JSON: " + error.what());
+  }
+}
+
+}  // namespace
+
+std::string to_string(PruneMethod method) { return method == PruneMethod::random ? "random" : "l1-norm"; }
+std::string to_string(PruneScope scope) { return scope == PruneScope::local ? "local" : "global"; }
+
+PruneMethod parse_prune_method(const std::string& text, const std::string& what) {
+  if (text == "random") return PruneMethod::random;
+  if (text == "l1-norm") return PruneMethod::l1_norm;
+  throw Error(what + " must be \"random\" or \"l1-norm\", got \"" + text + "\"");
+}
+
+PruneScope parse_prune_scope(const std::string& text, const std::string& what) {
+  if (text == "local") return PruneScope::local;
+  if (text == "global") return PruneScope::global;
+  throw Error(what + " must be \"local\" or \"global\", got \"" + text + "\"");
+}
+
+PruneConfig parse_prune_config(const json& document, const std::string& origin) {
+  Location at{origin, ""};
+  expect_object(document, at, "(top level)");
+  const json* root = &document;
+  if (document.contains("passes")) {  // a whole Mase ch config: the rest is for other ch actions
+    const json& passes = expect_object(document.at("passes"), at, "passes");
+    if (!passes.contains("prune")) throw at.error("passes.prune", "is missing");
+    root = &expect_object(passes.at("prune"), at, "passes.prune");
+    at.key_prefix = "passes.prune.";
+  }
+  PruneConfig config;
+  config.origin = origin;
+  for (const auto& [key, value] : root->items()) {
+    if (key == "weight") {
+      config.weight = read_settings(value, at, key);
+    } else if (key == "activation") {
+      config.activation = read_settings(value, at, key);
+    } else {
+      throw at.error(key, "is not a known key (known: \"weight\", \"activation\")");
+    }
+  }
+  if (!config.weight && !config.activation) throw at.error("weight", "is missing (give weight, activation or both)");
+  return config;
+}
+
+PruneConfig load_prune_config(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) throw Error("prune config not found: " + path.string());
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (extension == ".toml") return parse_prune_config(read_toml(path), path.string());
+  if (extension == ".json") return parse_prune_config(read_json(path), path.string());
+  throw Error("prune config must be a .toml or .json file: " + path.string());
+}
+
+json to_json(const PruneSettings& settings) {
+  return {{"sparsity", settings.sparsity},
+          {"method", to_string(settings.method)},
+          {"scope", to_string(settings.scope)},
+          {"granularity", kElementwise}};
+}
+
+json to_json(const PruneConfig& config) {
+  json document = json::object();
+  if (config.weight) document["weight"] = to_json(*config.weight);
+  if (config.activation) document["activation"] = to_json(*config.activation);
+  return document;
+}
+
+PruneConfig uniform_prune_config(double sparsity, PruneMethod method, PruneScope scope, bool prune_activations) {
+  std::ostringstream flags;
+  flags << "--sparsity " << sparsity << " --method " << to_string(method) << " --scope " << to_string(scope);
+  PruneConfig config;
+  config.origin = flags.str();
+  Location at{config.origin, ""};
+  PruneSettings settings{read_sparsity(json(sparsity), at, "sparsity"), method, scope};
+  config.weight = settings;
+  if (prune_activations) config.activation = settings;
+  return config;
+}
+
+}  // namespace whittle::passes

@@ -1,0 +1,22 @@
+#pragma once
+#include <ATen/core/Generator.h>
+#include <torch/torch.h>
+
+namespace whittle::passes {
+
+// Masks are bool tensors, true where an element is kept.
+
+// Mase's random criterion: dropped where rand < sparsity, one float32 draw
+// per element from `generator`.
+torch::Tensor random_keep_mask(at::IntArrayRef sizes, double sparsity, at::Generator& generator);
+
+// Mase's l1 criterion against a threshold: kept where |value| > threshold.
+torch::Tensor magnitude_keep_mask(const torch::Tensor& values, float threshold);
+
+// x * (|x| > threshold) in one fused pass, as Mase's x * mask computes it
+// (NaN * 0 stays NaN, -x * 0 is -0). Its gradient is the incoming gradient
+// times the same mask. For float32 the mask is kept as bytes for the
+// backward pass; other dtypes use the composed torch ops.
+torch::Tensor mask_by_magnitude(const torch::Tensor& x, float threshold);
+
+}  // namespace whittle::passes

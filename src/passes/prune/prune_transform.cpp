@@ -1,0 +1,70 @@
+#include "passes/prune/prune_transform.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "passes/prune/magnitude_quantile.h"
+#include "passes/prune/prune_masks.h"
+#include "util/error.h"
+
+namespace whittle::passes {
+
+PruneTransformImpl::PruneTransformImpl(torch::Tensor weight_mask, std::optional<PruneSettings> weight,
+                                       std::optional<PruneSettings> activation, uint64_t activation_seed,
+                                       std::optional<float> activation_threshold)
+    : weight_(weight),
+      activation_(activation),
+      activation_seed_(activation_seed),
+      generator_(at::make_generator<at::CPUGeneratorImpl>(activation_seed)) {
+  if (weight_.has_value() != weight_mask.defined()) {
+    throw Error("prune transform: a weight mask goes with weight settings, and only with them");
+  }
+  if (weight_mask.defined()) {
+    if (weight_mask.scalar_type() != torch::kBool) throw Error("prune transform: the weight mask must be bool");
+    weight_mask_ = register_buffer("weight_mask", weight_mask);
+  }
+  bool global_l1 =
+      activation_ && activation_->method == PruneMethod::l1_norm && activation_->scope == PruneScope::global;
+  if (global_l1 != activation_threshold.has_value()) {
+    throw Error("prune transform: global l1 activation pruning needs a calibrated threshold, and only it");
+  }
+  if (activation_threshold) {
+    activation_threshold_ = register_buffer("activation_threshold", torch::scalar_tensor(*activation_threshold));
+  }
+}
+
+nlohmann::json PruneTransformImpl::describe() const {
+  nlohmann::json description = nlohmann::json::object();
+  if (weight_) description["weight"] = to_json(*weight_);
+  if (activation_) description["activation"] = to_json(*activation_);
+  return description;
+}
+
+bool PruneTransformImpl::prunes_activations() const {
+  // Random at sparsity 0 keeps everything: x * 1 is x, bit for bit.
+  return activation_ && !(activation_->method == PruneMethod::random && activation_->sparsity == 0.0);
+}
+
+bool PruneTransformImpl::masks_depend_on_whole_input() const {
+  if (!prunes_activations()) return false;
+  return activation_->method == PruneMethod::random || activation_->scope == PruneScope::local;
+}
+
+float PruneTransformImpl::activation_threshold_for(const torch::Tensor& input) const {
+  if (activation_->scope == PruneScope::global) return activation_threshold_.item<float>();
+  return magnitude_quantile(input, activation_->sparsity);
+}
+
+torch::Tensor PruneTransformImpl::transform_input(const torch::Tensor& input) {
+  if (!prunes_activations()) return input;
+  if (activation_->method == PruneMethod::random) {
+    return input * random_keep_mask(input.sizes(), activation_->sparsity, generator_);
+  }
+  return mask_by_magnitude(input, activation_threshold_for(input));
+}
+
+torch::Tensor PruneTransformImpl::transform_weight(const torch::Tensor& weight) {
+  if (!weight_mask_.defined()) return weight;
+  return weight * weight_mask_;
+}
+
+}  // namespace whittle::passes

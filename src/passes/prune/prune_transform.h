@@ -1,0 +1,64 @@
+#pragma once
+#include <ATen/core/Generator.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "model/linear.h"
+#include "passes/prune/prune_config.h"
+
+namespace whittle::passes {
+
+// Prunes a Linear as Mase's prune_transform_pass does with a weight
+// parametrization and an input pre-forward hook:
+//   weight  multiplied by a fixed keep-mask, the buffer "weight_mask" (bool),
+//           computed once by the pass. Pruned entries get zero gradient, and
+//           the effective weight is exactly zero there, whatever the
+//           optimizer does to the raw weight.
+//   input   multiplied by a keep-mask recomputed from each input: by a fresh
+//           random draw, by the quantile of its own magnitudes (local l1), or
+//           by the fixed calibrated threshold, the buffer
+//           "activation_threshold" (global l1).
+// It must run before quantization, so that the quantizer sees the masked
+// weight and input as in Mase (prune_pass puts it first).
+class PruneTransformImpl : public model::LinearTransformImpl {
+ public:
+  static constexpr const char* kKind = "prune";
+
+  // `weight_mask`: bool keep-mask of the weight's shape, or undefined when
+  // weights are not pruned. `activation_seed` seeds the generator of random
+  // activation masks. `activation_threshold` is needed for global l1
+  // activation pruning.
+  PruneTransformImpl(torch::Tensor weight_mask, std::optional<PruneSettings> weight,
+                     std::optional<PruneSettings> activation, uint64_t activation_seed,
+                     std::optional<float> activation_threshold = std::nullopt);
+
+  std::string kind() const override { return kKind; }
+  // {"weight": {...Mase's keys...}, "activation": {...}}, sections as configured.
+  nlohmann::json describe() const override;
+  torch::Tensor transform_input(const torch::Tensor& input) override;
+  torch::Tensor transform_weight(const torch::Tensor& weight) override;
+
+  const std::optional<PruneSettings>& weight_settings() const { return weight_; }
+  const std::optional<PruneSettings>& activation_settings() const { return activation_; }
+  const torch::Tensor& weight_mask() const { return weight_mask_; }  // undefined without weight pruning
+  uint64_t activation_seed() const { return activation_seed_; }
+  // Whether the input mask of a row depends on the other rows (or on how
+  // many there are): such a layer must see every position of its input.
+  bool masks_depend_on_whole_input() const;
+
+ private:
+  bool prunes_activations() const;
+  float activation_threshold_for(const torch::Tensor& input) const;
+
+  std::optional<PruneSettings> weight_;
+  std::optional<PruneSettings> activation_;
+  uint64_t activation_seed_;
+  torch::Tensor weight_mask_;
+  torch::Tensor activation_threshold_;  // 0-dim float32, global l1 only
+  at::Generator generator_;
+};
+TORCH_MODULE(PruneTransform);
+
+}  // namespace whittle::passes
