@@ -11,6 +11,7 @@ void register_finetune_command(CLI::App& app);
 void register_eval_command(CLI::App& app);
 void register_quantize_command(CLI::App& app);
 void register_export_command(CLI::App& app);
+void register_prune_command(CLI::App& app);
 void register_sweep_command(CLI::App& app);
 
 }  // namespace whittle::cli

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "experiments/compressed_model.h"
+#include "passes/prune/prune_pass.h"
 #include "passes/quantize/quantize_pass.h"
 
 namespace whittle::cli {
@@ -17,10 +18,13 @@ struct ExportArguments {
 
 void run_export(const ExportArguments& arguments) {
   auto loaded = experiments::load_compressed(arguments.from, 0);
+  // Masks first: a pruned weight is zero, and zero quantizes to zero.
+  std::vector<std::string> pruned = passes::bake_pruning(loaded.model);
   std::vector<std::string> baked = passes::bake_quantization(*loaded.model);
   nlohmann::json notes = {{"exported_from", arguments.from},
+                          {"baked_pruned_layers", pruned},
                           {"baked_quantized_layers", baked},
-                          {"note", "weights and biases hold their quantized values; activations are not quantized"}};
+                          {"note", "weights and biases hold their pruned and quantized values; activations are neither quantized nor pruned"}};
   std::filesystem::path tokenizer_dir = arguments.tokenizer.empty() ? std::filesystem::path(arguments.from) : std::filesystem::path(arguments.tokenizer);
   experiments::save_compressed(arguments.out, loaded.model, notes, tokenizer_dir);
   std::cerr << "exported " << arguments.out << " (" << baked.size() << " layers with quantized weights)\n";

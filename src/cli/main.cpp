@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   whittle::cli::register_eval_command(app);
   whittle::cli::register_quantize_command(app);
   whittle::cli::register_export_command(app);
+  whittle::cli::register_prune_command(app);
   whittle::cli::register_sweep_command(app);
   try {
     app.parse(argc, argv);

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/train_flags.h"
+#include "experiments/prune_sweep.h"
 #include "experiments/quant_sweep.h"
 #include "util/error.h"
 
@@ -76,12 +77,61 @@ void register_quant_sweep(CLI::App& sweep) {
   command->callback([arguments] { run_quant_sweep(*arguments); });
 }
 
+struct PruneSweepArguments {
+  std::string from;
+  std::string out;
+  std::vector<double> sparsities = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+  std::vector<std::string> methods = {"random", "l1-norm"};
+  bool weights_only = false;
+  DataOptions data;
+  int64_t train_limit = 0;
+  int64_t test_limit = 0;
+  int64_t eval_batch_size = 32;
+  TrainFlags finetune;
+};
+
+void run_prune_sweep(const PruneSweepArguments& arguments) {
+  arguments.data.validate();
+  experiments::PruneSweepOptions options;
+  options.base_model = arguments.from;
+  options.out_dir = arguments.out;
+  options.sparsities = arguments.sparsities;
+  options.methods = arguments.methods;
+  options.prune_activations = !arguments.weights_only;
+  options.finetune = arguments.finetune.resolve(mase_finetune_defaults(), arguments.data.seed);
+  options.eval = {arguments.eval_batch_size, options.finetune.length_multiple};
+  options.data_description = describe_data(arguments.data, arguments.train_limit, arguments.test_limit);
+  text::Tokenizer tokenizer = text::Tokenizer::load(resolve_tokenizer_dir(arguments.data, arguments.from));
+  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+  experiments::run_prune_sweep(options, train_set, test_set, std::cerr);
+  std::cout << nlohmann::json({{"results", (options.out_dir / "results.json").string()}}).dump() << std::endl;
+}
+
+void register_prune_sweep(CLI::App& sweep) {
+  auto arguments = std::make_shared<PruneSweepArguments>();
+  CLI::App* command = sweep.add_subcommand("prune", "accuracy per sparsity for random and L1-norm pruning (lab task 2)");
+  command->add_option("--from", arguments->from, "start model: the best QAT model (quant sweep: models/best-qat)")
+      ->required();
+  command->add_option("--out", arguments->out, "sweep directory; resumes if it exists")->required();
+  command->add_option("--sparsities", arguments->sparsities, "sparsities")->delimiter(',')->capture_default_str();
+  command->add_option("--methods", arguments->methods, "random, l1-norm")->delimiter(',')->capture_default_str();
+  command->add_flag("--weights-only", arguments->weights_only, "do not prune the Linear inputs (the lab prunes both)");
+  arguments->data.add_to(*command);
+  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
+  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
+  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
+  arguments->finetune.add_to(*command, mase_finetune_defaults());
+  command->callback([arguments] { run_prune_sweep(*arguments); });
+}
+
 }  // namespace
 
 void register_sweep_command(CLI::App& app) {
   CLI::App* sweep = app.add_subcommand("sweep", "resumable sweeps that reproduce the lab's figures");
   sweep->require_subcommand(1);
   register_quant_sweep(*sweep);
+  register_prune_sweep(*sweep);
 }
 
 }  // namespace whittle::cli

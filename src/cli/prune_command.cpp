@@ -1,0 +1,107 @@
+#include <iostream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/train_flags.h"
+#include "data/batching.h"
+#include "experiments/compressed_model.h"
+#include "experiments/train_with_evaluation.h"
+#include "passes/prune/prune_config.h"
+#include "passes/prune/prune_pass.h"
+#include "util/error.h"
+
+namespace whittle::cli {
+namespace {
+
+struct PruneArguments {
+  std::string from;
+  std::string config;
+  std::optional<double> sparsity;
+  std::string method = "l1-norm";
+  std::string scope = "local";
+  bool weights_only = false;
+  std::string out;
+  DataOptions data;
+  int64_t train_limit = 0;
+  int64_t test_limit = 0;
+  int64_t eval_batch_size = 32;
+  TrainFlags training;
+};
+
+passes::PruneConfig prune_config(const PruneArguments& arguments) {
+  if (!arguments.config.empty() && arguments.sparsity) throw Error("give either --config FILE or --sparsity S, not both");
+  if (!arguments.config.empty()) return passes::load_prune_config(arguments.config);
+  if (!arguments.sparsity) throw Error("say how to prune: --config P.toml or --sparsity S --method random|l1-norm");
+  return passes::uniform_prune_config(*arguments.sparsity, passes::parse_prune_method(arguments.method, "--method"),
+                                      passes::parse_prune_scope(arguments.scope, "--scope"), !arguments.weights_only);
+}
+
+// Global activation thresholds are fixed from one batch of training inputs.
+std::optional<passes::PruneCalibration> calibration_for(const passes::PruneConfig& config,
+                                                        const data::TokenizedDataset& train_set, int32_t pad_id) {
+  if (!config.activation || config.activation->scope != passes::PruneScope::global) return std::nullopt;
+  data::BatchOptions batching;
+  auto plan = data::plan_batches(train_set, batching, 0);
+  auto batch = data::make_batch(train_set, plan.front(), pad_id, batching.length_multiple);
+  return passes::PruneCalibration{batch.input_ids, batch.attention_mask};
+}
+
+void run_prune(const PruneArguments& arguments) {
+  arguments.data.validate();
+  passes::PruneConfig config = prune_config(arguments);
+  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.seed);
+  train::EvalOptions eval_options{arguments.eval_batch_size, options.length_multiple};
+
+  auto loaded = experiments::load_compressed(arguments.from, options.seed);
+  auto& model = loaded.model;
+  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
+  auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+
+  auto pad_id = static_cast<int32_t>(model->config().pad_token_id);
+  auto report = passes::prune_pass(model, config, options.seed, calibration_for(config, train_set, pad_id));
+  for (const auto& layer : report.layers) std::cerr << "  " << layer.name << ": sparsity " << layer.sparsity() << "\n";
+  std::cerr << "pruned: overall weight sparsity " << report.overall_sparsity() << "\n";
+  auto after_pruning = train::evaluate(model, test_set, eval_options, std::cerr);
+  auto outcome = experiments::train_with_evaluation(model, train_set, test_set, options, eval_options, std::cerr);
+  model::assign_tensors(*model, outcome.best_state, {});
+  nlohmann::json summary = {{"after_pruning", experiments::to_json(after_pruning)},
+                            {"epochs", outcome.epochs},
+                            {"best_epoch", outcome.best_epoch},
+                            {"best_accuracy", std::max(after_pruning.accuracy, outcome.best_accuracy)},
+                            {"overall_weight_sparsity", report.overall_sparsity()},
+                            {"layers", passes::to_json(report)}};
+  nlohmann::json notes = loaded.whittle;
+  notes["prune_command"] = summary;
+  experiments::save_compressed(arguments.out, model, notes, tokenizer_dir);
+  summary.erase("layers");
+  std::cout << summary.dump() << std::endl;
+  std::cerr << "saved " << arguments.out << "\n";
+}
+
+}  // namespace
+
+void register_prune_command(CLI::App& app) {
+  auto arguments = std::make_shared<PruneArguments>();
+  CLI::App* command = app.add_subcommand(
+      "prune", "prune every Linear (unstructured), evaluate, fine-tune with the masks fixed, evaluate each epoch");
+  command->add_option("--from", arguments->from, "checkpoint directory (quantized or not)")->required();
+  command->add_option("--config", arguments->config, "prune config (TOML or JSON, Mase's weight/activation sections)");
+  command->add_option("--sparsity", arguments->sparsity, "fraction of weights (and inputs) to prune, in [0, 1)");
+  command->add_option("--method", arguments->method, "random or l1-norm")->capture_default_str();
+  command->add_option("--scope", arguments->scope, "local (per tensor) or global")->capture_default_str();
+  command->add_flag("--weights-only", arguments->weights_only, "do not prune the Linear inputs (the lab prunes both)");
+  command->add_option("--out", arguments->out, "where to write the pruned checkpoint")->required();
+  arguments->data.add_to(*command);
+  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
+  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
+  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
+  arguments->training.add_to(*command, mase_finetune_defaults());
+  command->callback([arguments] { run_prune(*arguments); });
+}
+
+}  // namespace whittle::cli

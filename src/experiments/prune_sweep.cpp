@@ -1,0 +1,123 @@
+#include "experiments/prune_sweep.h"
+
+#include <cmath>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+#include "experiments/compressed_model.h"
+#include "experiments/result_store.h"
+#include "experiments/train_with_evaluation.h"
+#include "passes/prune/prune_config.h"
+#include "passes/prune/prune_pass.h"
+#include "report/plot.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace whittle::experiments {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string point_key(const std::string& method, double sparsity) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%s/s%.2f", method.c_str(), sparsity);
+  return buffer;
+}
+
+nlohmann::json signature(const PruneSweepOptions& options) {
+  return {{"sweep", "pruning"},
+          {"base_model", fs::absolute(options.base_model).lexically_normal().string()},
+          {"prune_activations", options.prune_activations},
+          {"finetune", to_json(options.finetune)},
+          {"data", options.data_description}};
+}
+
+nlohmann::json run_point(const PruneSweepOptions& options, const std::string& method, double sparsity,
+                         const data::TokenizedDataset& train_set, const data::TokenizedDataset& test_set,
+                         std::ostream& log) {
+  auto loaded = load_compressed(options.base_model, options.finetune.seed);
+  auto config = passes::uniform_prune_config(sparsity, passes::parse_prune_method(method, "method"),
+                                             passes::PruneScope::local, options.prune_activations);
+  auto report = passes::prune_pass(loaded.model, config, options.finetune.seed);
+  auto after_pruning = train::evaluate(loaded.model, test_set, options.eval, log);
+  auto outcome = train_with_evaluation(loaded.model, train_set, test_set, options.finetune, options.eval, log);
+  return {{"method", method},
+          {"sparsity", sparsity},
+          {"measured_weight_sparsity", report.overall_sparsity()},
+          {"layers", passes::to_json(report)},
+          {"after_pruning", to_json(after_pruning)},
+          {"epochs", outcome.epochs},
+          {"best_epoch", outcome.best_epoch},
+          {"accuracy", std::max(after_pruning.accuracy, outcome.best_accuracy)}};
+}
+
+}  // namespace
+
+void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedDataset& train_set,
+                     const data::TokenizedDataset& test_set, std::ostream& log) {
+  for (const auto& method : options.methods) passes::parse_prune_method(method, "--methods");
+  for (double sparsity : options.sparsities) {
+    if (!(sparsity >= 0.0 && sparsity < 1.0)) throw Error("sparsity must be in [0, 1), got " + std::to_string(sparsity));
+  }
+  fs::create_directories(options.out_dir);
+  ResultStore store(options.out_dir / "results.json", signature(options));
+  std::vector<std::pair<std::string, double>> pending;
+  for (const auto& method : options.methods) {
+    for (double sparsity : options.sparsities) {
+      if (!store.has(point_key(method, sparsity))) pending.emplace_back(method, sparsity);
+    }
+  }
+  bool need_baseline = !store.has("baseline");
+  log << "pruning sweep: " << pending.size() + (need_baseline ? 1 : 0) << " points to run\n";
+  Progress progress("pruning sweep", static_cast<int64_t>(pending.size()) + (need_baseline ? 1 : 0), log);
+  if (need_baseline) {
+    log << "== baseline\n";
+    auto loaded = load_compressed(options.base_model, options.finetune.seed);
+    store.put("baseline", to_json(train::evaluate(loaded.model, test_set, options.eval, log)));
+    progress.advance(1);
+  }
+  for (const auto& [method, sparsity] : pending) {
+    std::string key = point_key(method, sparsity);
+    log << "== " << key << "\n";
+    store.put(key, run_point(options, method, sparsity, train_set, test_set, log));
+    write_prune_sweep_outputs(options.out_dir);
+    progress.advance(1);
+  }
+  progress.finish();
+  write_prune_sweep_outputs(options.out_dir);
+}
+
+void write_prune_sweep_outputs(const fs::path& out_dir) {
+  auto store = ResultStore::open_existing(out_dir / "results.json");
+  std::map<std::string, report::Series> series;
+  std::optional<double> baseline;
+  std::ostringstream csv;
+  csv << "method,sparsity,measured_weight_sparsity,accuracy_after_pruning,best_accuracy\n";
+  for (const auto& [key, value] : store.points()) {
+    if (key == "baseline") {
+      baseline = value.at("accuracy").get<double>();
+      continue;
+    }
+    std::string method = value.at("method");
+    double sparsity = value.at("sparsity");
+    double accuracy = value.at("accuracy");
+    csv << method << "," << sparsity << "," << value.at("measured_weight_sparsity").get<double>() << ","
+        << value.at("after_pruning").at("accuracy").get<double>() << "," << accuracy << "\n";
+    auto& line = series[method];
+    line.name = method == "l1-norm" ? "L1-Norm" : "Random";
+    line.points.emplace_back(sparsity, accuracy);
+  }
+  write_file_atomically(out_dir / "results.csv", csv.str());
+  report::LinePlot plot{"Unstructured pruning of every Linear, then fine-tuning (IMDb test)", "sparsity",
+                        "highest accuracy", {}, {}, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}};
+  for (auto& [method, line] : series) {
+    std::sort(line.points.begin(), line.points.end());
+    plot.series.push_back(line);
+  }
+  if (baseline) plot.references.push_back({"unpruned (best QAT model)", *baseline});
+  if (!plot.series.empty()) report::draw(plot, out_dir / "pruning");
+}
+
+}  // namespace whittle::experiments
