@@ -13,5 +13,7 @@ void register_quantize_command(CLI::App& app);
 void register_export_command(CLI::App& app);
 void register_prune_command(CLI::App& app);
 void register_sweep_command(CLI::App& app);
+void register_pretrain_command(CLI::App& app);
+void register_eval_mlm_command(CLI::App& app);
 
 }  // namespace whittle::cli

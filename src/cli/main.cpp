@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   whittle::cli::register_export_command(app);
   whittle::cli::register_prune_command(app);
   whittle::cli::register_sweep_command(app);
+  whittle::cli::register_pretrain_command(app);
+  whittle::cli::register_eval_mlm_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
