@@ -3,6 +3,8 @@
 // models in whittle_experiments; this binary links them all.
 #include <gtest/gtest.h>
 
+#include "support/synthetic_task.h"
+
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -19,34 +21,6 @@
 namespace whittle::passes {
 namespace {
 
-// Label 1 when the sequence contains token 7, else 0.
-data::TokenizedDataset contains_seven_task(int64_t examples, uint64_t seed) {
-  std::mt19937_64 random(seed);
-  data::TokenizedDataset dataset;
-  for (int64_t i = 0; i < examples; ++i) {
-    int64_t length = 4 + static_cast<int64_t>(random() % 20);
-    std::vector<int32_t> ids = {2};  // [CLS]
-    int64_t label = static_cast<int64_t>(random() % 2);
-    for (int64_t t = 0; t < length; ++t) ids.push_back(static_cast<int32_t>(8 + random() % 40));
-    if (label == 1) ids[1 + random() % length] = 7;
-    ids.push_back(3);  // [SEP]
-    dataset.ids.push_back(ids);
-    dataset.labels.push_back(label);
-  }
-  return dataset;
-}
-
-model::BertConfig tiny_config() {
-  model::BertConfig config;
-  config.vocab_size = 64;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  return config;
-}
-
 std::map<std::string, torch::Tensor> weight_masks(model::BertForSequenceClassification& model) {
   std::map<std::string, torch::Tensor> masks;
   for (auto& [name, linear] : model::find_linears(*model)) {
@@ -56,13 +30,13 @@ std::map<std::string, torch::Tensor> weight_masks(model::BertForSequenceClassifi
 }
 
 TEST(PruneTraining, FineTuningRecoversTheTaskAndKeepsTheMasks) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = model::new_classifier(test_support::tiny_task_config(), 0);
   // Mase's lab setting: l1-norm at 50% for weights and activations.
   PruneReport report = prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   ASSERT_DOUBLE_EQ(report.overall_sparsity(), 0.5);
   auto masks_before = weight_masks(model);
-  auto train_set = contains_seven_task(512, 1);
-  auto test_set = contains_seven_task(256, 2);
+  auto train_set = test_support::contains_seven_task(512, 1);
+  auto test_set = test_support::contains_seven_task(256, 2);
   std::ostringstream log;
   double before = train::evaluate(model, test_set, {}, log).loss;
 
@@ -146,14 +120,14 @@ Batch example_batch() {
 }
 
 TEST_F(PrunedCheckpoint, QuantizedAndL1PrunedModelReloadsWithItsMasks) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = model::new_classifier(test_support::tiny_task_config(), 0);
   quantize_pass(model, uniform_quantize_config(8, 4));
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   expect_round_trip(model, example_batch());
 }
 
 TEST_F(PrunedCheckpoint, CalibratedGlobalThresholdReloads) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = model::new_classifier(test_support::tiny_task_config(), 0);
   quantize_pass(model, uniform_quantize_config(8, 4));
   Batch calibration = example_batch();
   prune_pass(model, uniform_prune_config(0.3, PruneMethod::l1_norm, PruneScope::global), 0,

@@ -2,6 +2,8 @@
 // the trainer in whittle_train; this binary links both.
 #include <gtest/gtest.h>
 
+#include "support/synthetic_task.h"
+
 #include <random>
 #include <sstream>
 
@@ -14,41 +16,13 @@
 namespace whittle::passes {
 namespace {
 
-// Label 1 when the sequence contains token 7, else 0.
-data::TokenizedDataset contains_seven_task(int64_t examples, uint64_t seed) {
-  std::mt19937_64 random(seed);
-  data::TokenizedDataset dataset;
-  for (int64_t i = 0; i < examples; ++i) {
-    int64_t length = 4 + static_cast<int64_t>(random() % 20);
-    std::vector<int32_t> ids = {2};  // [CLS]
-    int64_t label = static_cast<int64_t>(random() % 2);
-    for (int64_t t = 0; t < length; ++t) ids.push_back(static_cast<int32_t>(8 + random() % 40));
-    if (label == 1) ids[1 + random() % length] = 7;
-    ids.push_back(3);  // [SEP]
-    dataset.ids.push_back(ids);
-    dataset.labels.push_back(label);
-  }
-  return dataset;
-}
-
-model::BertConfig tiny_config() {
-  model::BertConfig config;
-  config.vocab_size = 64;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  return config;
-}
-
 TEST(QuantizationAwareTraining, LearnsATaskWithEightBitLinears) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = model::new_classifier(test_support::tiny_task_config(), 0);
   // Mase's lab setting: 8 bits, 4 of them fractional, for inputs, weights and biases.
   QuantizeReport report = quantize_pass(model, uniform_quantize_config(8, 4));
   ASSERT_EQ(report.quantized_count(), 14);
-  auto train_set = contains_seven_task(512, 1);
-  auto test_set = contains_seven_task(256, 2);
+  auto train_set = test_support::contains_seven_task(512, 1);
+  auto test_set = test_support::contains_seven_task(256, 2);
   std::ostringstream log;
   double before = train::evaluate(model, test_set, {}, log).loss;
 

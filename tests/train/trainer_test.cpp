@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "support/synthetic_task.h"
+
 #include <random>
 #include <sstream>
 
@@ -12,39 +14,10 @@
 namespace whittle::train {
 namespace {
 
-// Label 1 when the sequence contains token 7, else 0: learnable by a tiny
-// model in a few hundred steps.
-data::TokenizedDataset synthetic_task(int64_t examples, uint64_t seed) {
-  std::mt19937_64 random(seed);
-  data::TokenizedDataset dataset;
-  for (int64_t i = 0; i < examples; ++i) {
-    int64_t length = 4 + static_cast<int64_t>(random() % 20);
-    std::vector<int32_t> ids = {2};  // [CLS]
-    int64_t label = static_cast<int64_t>(random() % 2);
-    for (int64_t t = 0; t < length; ++t) ids.push_back(static_cast<int32_t>(8 + random() % 40));
-    if (label == 1) ids[1 + random() % length] = 7;
-    ids.push_back(3);  // [SEP]
-    dataset.ids.push_back(ids);
-    dataset.labels.push_back(label);
-  }
-  return dataset;
-}
-
-model::BertConfig tiny_config() {
-  model::BertConfig config;
-  config.vocab_size = 64;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  return config;
-}
-
 TEST(Trainer, LearnsASyntheticTaskAndTheLossFalls) {
-  auto model = model::new_classifier(tiny_config(), 0);
-  auto train_set = synthetic_task(512, 1);
-  auto test_set = synthetic_task(256, 2);
+  auto model = model::new_classifier(test_support::tiny_task_config(), 0);
+  auto train_set = test_support::contains_seven_task(512, 1);
+  auto test_set = test_support::contains_seven_task(256, 2);
   std::ostringstream log;
   double before = evaluate(model, test_set, {}, log).loss;
   TrainOptions options;
@@ -63,12 +36,12 @@ TEST(Trainer, LearnsASyntheticTaskAndTheLossFalls) {
 }
 
 TEST(Trainer, CallsBackAfterEachEpoch) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = model::new_classifier(test_support::tiny_task_config(), 0);
   TrainOptions options;
   options.epochs = 2;
   std::vector<int64_t> epochs;
   std::ostringstream log;
-  train_classifier(model, synthetic_task(16, 3), options, [&](const EpochReport& r) { epochs.push_back(r.epoch); }, log);
+  train_classifier(model, test_support::contains_seven_task(16, 3), options, [&](const EpochReport& r) { epochs.push_back(r.epoch); }, log);
   EXPECT_EQ(epochs, (std::vector<int64_t>{1, 2}));
 }
 
@@ -96,8 +69,8 @@ TEST(Trainer, RejectsInvalidOptions) {
 }
 
 TEST(Trainer, EvaluatesInDatasetOrderWhateverTheBatching) {
-  auto model = model::new_classifier(tiny_config(), 5);
-  auto dataset = synthetic_task(40, 4);
+  auto model = model::new_classifier(test_support::tiny_task_config(), 5);
+  auto dataset = test_support::contains_seven_task(40, 4);
   std::ostringstream log;
   auto batched = evaluate(model, dataset, {7, 32}, log);
   model->eval();
