@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "model/safetensors.h"
+#include "train/optimizer.h"
 #include "train/schedule.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -27,32 +28,6 @@ constexpr int kStateFormat = 1;
 constexpr uint64_t kOrderSalt = 1;
 constexpr uint64_t kMaskSalt = 2;
 constexpr uint64_t kDropoutSalt = 3;
-
-bool decays(const std::string& name) {
-  return name.find("LayerNorm") == std::string::npos && !name.ends_with("bias");
-}
-
-torch::optim::AdamW make_optimizer(torch::nn::Module& model, const PretrainOptions& options) {
-  std::vector<torch::Tensor> with_decay, without_decay;
-  for (const auto& item : model.named_parameters()) {
-    (decays(item.key()) ? with_decay : without_decay).push_back(item.value());
-  }
-  auto group_options = [&](double weight_decay) {
-    auto adamw = std::make_unique<torch::optim::AdamWOptions>(options.learning_rate);
-    adamw->weight_decay(weight_decay).eps(1e-8).betas({0.9, 0.999});
-    return adamw;
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(with_decay, group_options(options.weight_decay));
-  groups.emplace_back(without_decay, group_options(0.0));
-  return torch::optim::AdamW(std::move(groups), torch::optim::AdamWOptions(options.learning_rate));
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double rate) {
-  for (auto& group : optimizer.param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(rate);
-  }
-}
 
 // A seeded Fisher-Yates permutation of 0..count-1.
 std::vector<int64_t> shuffled_order(int64_t count, uint64_t seed) {
@@ -237,7 +212,7 @@ PretrainRun pretrain_masked_lm(model::BertForMaskedLM& model, const Sequences& s
   options.validate();
   if (sequences.empty()) throw Error("no training sequences to pretrain on");
   const json wanted_settings = recorded_settings(settings, options);
-  auto optimizer = make_optimizer(*model, options);
+  auto optimizer = make_adamw(*model, options.learning_rate, options.weight_decay);
 
   PretrainRun run;
   run.total_steps = options.total_steps;

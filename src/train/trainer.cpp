@@ -4,40 +4,13 @@
 #include <sstream>
 
 #include "data/batching.h"
+#include "train/optimizer.h"
 #include "train/schedule.h"
 #include "util/error.h"
 #include "util/progress.h"
 
 namespace whittle::train {
 namespace {
-
-bool decays(const std::string& name) {
-  return name.find("LayerNorm") == std::string::npos && !name.ends_with("bias");
-}
-
-torch::optim::AdamW make_optimizer(torch::nn::Module& model, const TrainOptions& options) {
-  std::vector<torch::Tensor> with_decay, without_decay;
-  for (const auto& item : model.named_parameters()) {
-    if (!item.value().requires_grad()) continue;
-    (decays(item.key()) ? with_decay : without_decay).push_back(item.value());
-  }
-  auto group_options = [&](double weight_decay) {
-    auto adamw = std::make_unique<torch::optim::AdamWOptions>(options.learning_rate);
-    adamw->weight_decay(weight_decay).eps(1e-8).betas({0.9, 0.999});
-    return adamw;
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!with_decay.empty()) groups.emplace_back(with_decay, group_options(options.weight_decay));
-  if (!without_decay.empty()) groups.emplace_back(without_decay, group_options(0.0));
-  if (groups.empty()) throw Error("nothing to train: the model has no trainable parameters");
-  return torch::optim::AdamW(std::move(groups), torch::optim::AdamWOptions(options.learning_rate));
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double rate) {
-  for (auto& group : optimizer.param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(rate);
-  }
-}
 
 std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
   std::vector<torch::Tensor> parameters;
@@ -71,7 +44,7 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
   batching.seed = options.seed;
   batching.length_multiple = options.length_multiple;
 
-  auto optimizer = make_optimizer(*model, options);
+  auto optimizer = make_adamw(*model, options.learning_rate, options.weight_decay);
   std::vector<torch::Tensor> parameters = trainable_parameters(*model);
   int64_t steps_per_epoch = (train_set.size() + options.batch_size - 1) / options.batch_size;
   int64_t total_steps = steps_per_epoch * options.epochs;
