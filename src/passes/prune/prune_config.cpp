@@ -1,5 +1,7 @@
 #include "passes/prune/prune_config.h"
 
+#include "passes/config_file.h"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -98,32 +100,6 @@ PruneSettings read_settings(const json& section, const Location& at, const std::
   return settings;
 }
 
-json read_toml(const std::filesystem::path& path) {
-  toml::table table;
-  try {
-    table = toml::parse(read_file(path), path.string());
-  } catch (const toml::parse_error& error) {
-    const auto& begin = error.source().begin;
-    throw Error(path.string() + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column) +
-                ": invalid TOML: " + std::string(error.description()));
-  }
-  std::ostringstream text;
-  text << toml::json_formatter{table};
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error&) {  // inf and nan have no JSON spelling
-    throw Error(path.string() + ": holds a value (inf or nan?) that a prune config cannot use");
-  }
-}
-
-json read_json(const std::filesystem::path& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::parse_error& error) {
-    throw Error(path.string() + ": invalid JSON: " + error.what());
-  }
-}
-
 }  // namespace
 
 std::string to_string(PruneMethod method) { return method == PruneMethod::random ? "random" : "l1-norm"; }
@@ -167,13 +143,7 @@ PruneConfig parse_prune_config(const json& document, const std::string& origin) 
 }
 
 PruneConfig load_prune_config(const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) throw Error("prune config not found: " + path.string());
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (extension == ".toml") return parse_prune_config(read_toml(path), path.string());
-  if (extension == ".json") return parse_prune_config(read_json(path), path.string());
-  throw Error("prune config must be a .toml or .json file: " + path.string());
+  return parse_prune_config(read_config_file(path, "prune config"), path.string());
 }
 
 json to_json(const PruneSettings& settings) {

@@ -1,5 +1,7 @@
 #include "passes/quantize/quantize_config.h"
 
+#include "passes/config_file.h"
+
 #include <algorithm>
 #include <regex>
 #include <sstream>
@@ -138,44 +140,6 @@ void check_section_name(const QuantizeConfig& config, const std::string& section
   }
 }
 
-json toml_to_json(const toml::node& node) {
-  if (const auto* table = node.as_table()) {
-    json object = json::object();
-    for (const auto& [key, value] : *table) object[std::string(key.str())] = toml_to_json(value);
-    return object;
-  }
-  if (const auto* array = node.as_array()) {
-    json list = json::array();
-    for (const auto& value : *array) list.push_back(toml_to_json(value));
-    return list;
-  }
-  if (const auto* value = node.as_integer()) return value->get();
-  if (const auto* value = node.as_floating_point()) return value->get();
-  if (const auto* value = node.as_boolean()) return value->get();
-  if (const auto* value = node.as_string()) return value->get();
-  std::ostringstream text;  // dates and times: kept as text so that messages can show them
-  node.visit([&](const auto& leaf) { text << leaf; });
-  return text.str();
-}
-
-json read_toml(const std::filesystem::path& path) {
-  try {
-    return toml_to_json(toml::parse(read_file(path), path.string()));
-  } catch (const toml::parse_error& error) {
-    const auto& begin = error.source().begin;
-    throw Error(path.string() + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column) +
-                ": invalid TOML: " + std::string(error.description()));
-  }
-}
-
-json read_json(const std::filesystem::path& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::parse_error& error) {
-    throw Error(path.string() + ": invalid JSON: " + error.what());
-  }
-}
-
 json to_json(const FixedPointFormat& format, const std::string& operand) {
   return {{operand + "_width", format.width}, {operand + "_frac_width", format.frac_width}};
 }
@@ -233,12 +197,7 @@ QuantizeConfig parse_quantize_config(const json& document, const std::string& or
 }
 
 QuantizeConfig load_quantize_config(const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) throw Error("quantize config not found: " + path.string());
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (extension == ".toml") return parse_quantize_config(read_toml(path), path.string());
-  if (extension == ".json") return parse_quantize_config(read_json(path), path.string());
-  throw Error("quantize config must be a .toml or .json file: " + path.string());
+  return parse_quantize_config(read_config_file(path, "quantize config"), path.string());
 }
 
 json to_json(const IntegerQuantization& quantization) {

@@ -1,0 +1,65 @@
+#include "passes/config_file.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace whittle::passes {
+namespace {
+
+using json = nlohmann::json;
+
+json toml_to_json(const toml::node& node) {
+  if (const auto* table = node.as_table()) {
+    json object = json::object();
+    for (const auto& [key, value] : *table) object[std::string(key.str())] = toml_to_json(value);
+    return object;
+  }
+  if (const auto* array = node.as_array()) {
+    json list = json::array();
+    for (const auto& value : *array) list.push_back(toml_to_json(value));
+    return list;
+  }
+  if (const auto* value = node.as_integer()) return value->get();
+  if (const auto* value = node.as_floating_point()) return value->get();
+  if (const auto* value = node.as_boolean()) return value->get();
+  if (const auto* value = node.as_string()) return value->get();
+  std::ostringstream text;  // dates and times: kept as text so that messages can show them
+  node.visit([&](const auto& leaf) { text << leaf; });
+  return text.str();
+}
+
+json read_toml(const std::filesystem::path& path) {
+  try {
+    return toml_to_json(toml::parse(read_file(path), path.string()));
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    throw Error(path.string() + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column) +
+                ": invalid TOML: " + std::string(error.description()));
+  }
+}
+
+json read_json(const std::filesystem::path& path) {
+  try {
+    return json::parse(read_file(path));
+  } catch (const json::parse_error& error) {
+    throw Error(path.string() + ": invalid JSON: " + error.what());
+  }
+}
+
+}  // namespace
+
+json read_config_file(const std::filesystem::path& path, const std::string& what) {
+  if (!std::filesystem::is_regular_file(path)) throw Error(what + " not found: " + path.string());
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (extension == ".toml") return read_toml(path);
+  if (extension == ".json") return read_json(path);
+  throw Error(what + " must be a .toml or .json file: " + path.string());
+}
+
+}  // namespace whittle::passes
