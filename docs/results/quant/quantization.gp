@@ -12,6 +12,8 @@ $series0 << EOD
 32 0.8724
 EOD
 $series1 << EOD
+4 0.5
+6 0.8716
 EOD
 set title "Fixed-point quantization of every Linear (IMDb test)"
 set xlabel "fixed-point width (bits)"
@@ -20,9 +22,9 @@ set grid
 set key bottom right
 set xtics (4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32)
 set terminal pngcairo size 900,600 enhanced font 'sans,11'
-set output "runs/quant/quantization.png"
+set output "docs/results/quant/quantization.png"
 plot $series0 using 1:2 with linespoints lw 2 pt 7 title "PTQ", $series1 using 1:2 with linespoints lw 2 pt 7 title "QAT", 0.8724 with lines dt 2 lw 2 title "float32 baseline"
 set terminal svg size 900,600 enhanced font 'sans,11'
-set output "runs/quant/quantization.svg"
+set output "docs/results/quant/quantization.svg"
 plot $series0 using 1:2 with linespoints lw 2 pt 7 title "PTQ", $series1 using 1:2 with linespoints lw 2 pt 7 title "QAT", 0.8724 with lines dt 2 lw 2 title "float32 baseline"
 unset output
