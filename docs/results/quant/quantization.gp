@@ -14,6 +14,7 @@ EOD
 $series1 << EOD
 4 0.5
 6 0.8716
+8 0.86876
 EOD
 set title "Fixed-point quantization of every Linear (IMDb test)"
 set xlabel "fixed-point width (bits)"
