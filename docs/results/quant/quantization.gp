@@ -15,6 +15,12 @@ $series1 << EOD
 4 0.5
 6 0.8716
 8 0.86876
+10 0.86896
+12 0.86908
+14 0.86924
+16 0.86928
+20 0.86932
+24 0.86928
 EOD
 set title "Fixed-point quantization of every Linear (IMDb test)"
 set xlabel "fixed-point width (bits)"
