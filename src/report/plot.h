@@ -9,6 +9,8 @@ namespace whittle::report {
 struct Series {
   std::string name;
   std::vector<std::pair<double, double>> points;  // (x, y), drawn in this order
+  // Empty, or one text per point written next to it ("w8", "s0.5").
+  std::vector<std::string> labels = {};
 };
 
 struct ReferenceLine {
@@ -23,11 +25,13 @@ struct LinePlot {
   std::vector<Series> series;
   std::vector<ReferenceLine> references;  // horizontal lines, e.g. the baseline
   std::vector<double> x_ticks;            // empty: gnuplot's choice
+  bool log_x = false;                     // logarithmic x axis; every x must then be > 0
 };
 
 // Draws the plot with gnuplot into `<base>.png` and `<base>.svg`, keeping
 // `<base>.gp` (the script, with the data inline) so it can be re-drawn or
-// edited. Throws whittle::Error when gnuplot is missing or fails.
+// edited. Throws whittle::Error when gnuplot is missing or fails, when a
+// series has labels for some points only, or, with log_x, an x <= 0.
 void draw(const LinePlot& plot, const std::filesystem::path& base);
 
 }  // namespace whittle::report

@@ -1,0 +1,110 @@
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/machine.h"
+
+namespace whittle::report {
+
+// Storage of a model in bits (experiments::ModelSize gives both numbers).
+struct ModelBits {
+  int64_t linear = 0;  // the Linear layers: what quantization and pruning shrink
+  int64_t total = 0;   // the whole model, embeddings and LayerNorms at 32 bits
+};
+
+struct LoraResult {
+  std::string description;  // e.g. "rank 8 on query and value"
+  std::optional<double> accuracy_before;  // unknown: shown as —
+  double accuracy_after = 0.0;
+  int64_t trainable_parameters = 0;
+  int64_t total_parameters = 0;
+};
+
+// One width of the quantization sweep (results.json "ptq/wW" and "qat/wW").
+struct QuantRow {
+  int64_t width = 0;
+  int64_t frac_width = 0;
+  std::optional<double> ptq_accuracy;
+  std::optional<double> qat_accuracy;
+  std::optional<ModelBits> size;
+};
+
+// One point of the pruning sweep (results.json "<method>/s<sparsity>").
+struct PruneRow {
+  std::string method;  // "random", "l1-norm"
+  double sparsity = 0.0;
+  std::optional<double> accuracy_after_pruning;
+  std::optional<double> best_accuracy;      // the best of after pruning and each fine-tuning epoch
+  std::optional<double> measured_sparsity;  // zeros of the effective weights
+  std::optional<ModelBits> size;
+};
+
+struct ReferencePruned {
+  std::string method;  // as PruneRow::method
+  double sparsity = 0.0;
+  double accuracy = 0.0;
+};
+
+// Published numbers to compare with, shown in a column of their own.
+struct ReferenceResults {
+  std::string name;     // column heading, "Mase reference"
+  std::string setting;  // what they measured, shown under the summary
+  std::string source;   // where the numbers come from
+  std::optional<double> baseline_accuracy;
+  std::string baseline_label = "float32 baseline";
+  std::vector<std::pair<int64_t, double>> ptq_accuracy;  // (width, accuracy)
+  std::vector<std::pair<int64_t, double>> qat_accuracy;
+  std::vector<ReferencePruned> pruned;
+};
+
+// Mase's published results for its lab on bert-tiny and IMDb: float32 with
+// LoRA 0.814, QAT at 8 bits 0.833, pruning at sparsity 0.5 with L1-norm
+// 0.815 and random 0.515.
+ReferenceResults mase_bert_tiny_reference();
+
+struct StageTiming {
+  std::string name;
+  double seconds = 0.0;
+  bool ran = true;   // false: skipped, its results were already there
+  std::string note;  // e.g. "resumed: 3 of 11 points run"
+};
+
+struct ConfigText {
+  std::string name;    // the file name or the role, "quantize.toml"
+  std::string format;  // "toml", "json"
+  std::string text;
+};
+
+// A figure drawn by report::draw: `<base>.png` and `<base>.svg`. A relative
+// base is relative to the run directory.
+struct Figure {
+  std::string caption;
+  std::filesystem::path base;
+};
+
+// Everything a finished lab run reports, as plain data.
+struct LabReport {
+  std::string title = "whittle lab report";
+  std::string model;  // the base model, e.g. "BERT-Tiny fine-tuned from a random initialisation (runs/x/model)"
+  std::string data;   // e.g. "IMDb, 25,000 test reviews"
+  std::string created;  // when, as the caller wants it shown; empty: not shown
+  std::optional<double> baseline_accuracy;
+  std::optional<ModelBits> baseline_size;
+  std::optional<LoraResult> lora;
+  std::vector<QuantRow> quantization;
+  std::vector<PruneRow> pruning;
+  std::optional<ReferenceResults> reference;
+  std::vector<ConfigText> configs;
+  std::vector<StageTiming> stages;
+  std::optional<MachineDescription> machine;
+  std::vector<Figure> figures;
+  std::vector<std::string> notes;  // paragraphs at the end
+};
+
+// "L1-norm" for "l1-norm", "random" otherwise unchanged.
+std::string method_display_name(const std::string& method);
+
+}  // namespace whittle::report

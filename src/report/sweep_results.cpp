@@ -1,0 +1,84 @@
+#include "report/sweep_results.h"
+
+#include <map>
+
+#include "util/error.h"
+
+namespace whittle::report {
+namespace {
+
+const nlohmann::json& points_of(const nlohmann::json& document) {
+  if (!document.is_object() || !document.contains("points") || !document.at("points").is_array()) {
+    throw Error("sweep results: no \"points\" array (not a file a sweep wrote?)");
+  }
+  return document.at("points");
+}
+
+template <typename T>
+T field(const nlohmann::json& value, const char* name, const std::string& key) {
+  if (!value.is_object() || !value.contains(name)) {
+    throw Error("sweep results: point \"" + key + "\" has no \"" + name + "\"");
+  }
+  try {
+    return value.at(name).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error("sweep results: point \"" + key + "\" has a malformed \"" + name + "\"");
+  }
+}
+
+std::optional<ModelBits> size_of(const nlohmann::json& value, const std::string& key) {
+  if (!value.contains("size")) return std::nullopt;
+  const nlohmann::json& size = value.at("size");
+  return ModelBits{field<int64_t>(size, "linear_bits", key + " size"), field<int64_t>(size, "total_bits", key + " size")};
+}
+
+}  // namespace
+
+QuantSweepRows quant_rows_from_results(const nlohmann::json& document) {
+  QuantSweepRows result;
+  std::map<int64_t, QuantRow> by_width;
+  for (const auto& point : points_of(document)) {
+    std::string key = field<std::string>(point, "key", "?");
+    const nlohmann::json& value = point.at("value");
+    if (key == "baseline") {
+      result.baseline_accuracy = field<double>(value, "accuracy", key);
+      result.baseline_size = size_of(value, key);
+      continue;
+    }
+    bool ptq = key.starts_with("ptq/");
+    if (!ptq && !key.starts_with("qat/")) throw Error("sweep results: unknown quantization point \"" + key + "\"");
+    int64_t width = field<int64_t>(value, "width", key);
+    QuantRow& row = by_width[width];
+    row.width = width;
+    row.frac_width = field<int64_t>(value, "frac_width", key);
+    (ptq ? row.ptq_accuracy : row.qat_accuracy) = field<double>(value, "accuracy", key);
+    if (auto size = size_of(value, key); size && (ptq || !row.size)) row.size = size;
+  }
+  for (auto& [width, row] : by_width) result.rows.push_back(row);
+  return result;
+}
+
+PruneSweepRows prune_rows_from_results(const nlohmann::json& document) {
+  PruneSweepRows result;
+  for (const auto& point : points_of(document)) {
+    std::string key = field<std::string>(point, "key", "?");
+    const nlohmann::json& value = point.at("value");
+    if (key == "baseline") {
+      result.baseline_accuracy = field<double>(value, "accuracy", key);
+      result.baseline_size = size_of(value, key);
+      continue;
+    }
+    PruneRow row;
+    row.method = field<std::string>(value, "method", key);
+    row.sparsity = field<double>(value, "sparsity", key);
+    row.accuracy_after_pruning = field<double>(field<nlohmann::json>(value, "after_pruning", key), "accuracy",
+                                               key + " after_pruning");
+    row.best_accuracy = field<double>(value, "accuracy", key);
+    row.measured_sparsity = field<double>(value, "measured_weight_sparsity", key);
+    row.size = size_of(value, key);
+    result.rows.push_back(std::move(row));
+  }
+  return result;
+}
+
+}  // namespace whittle::report

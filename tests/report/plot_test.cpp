@@ -1,0 +1,67 @@
+#include "report/plot.h"
+
+#include <gtest/gtest.h>
+
+#include "report/temp_dir.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace whittle::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string error_of(const LinePlot& plot, const fs::path& base) {
+  try {
+    draw(plot, base);
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(Plot, DrawsLabelledPointsOnALogarithmicXAxis) {
+  testing::TempDir dir;
+  LinePlot plot{"sizes", "KiB", "accuracy", {}, {}, {}};
+  plot.log_x = true;
+  plot.series.push_back({"QAT", {{16.0, 0.80}, {32.0, 0.87}}, {"w4", "w8"}});
+  plot.series.push_back({"unlabelled", {{100.0, 0.5}}});
+  draw(plot, dir.path() / "sizes");
+  for (const char* extension : {".png", ".svg"}) {
+    fs::path file = dir.path() / (std::string("sizes") + extension);
+    ASSERT_TRUE(fs::exists(file)) << file;
+    EXPECT_GT(fs::file_size(file), 0u) << file;
+  }
+  std::string script = read_file(dir.path() / "sizes.gp");
+  EXPECT_TRUE(contains(script, "set logscale x\n"));
+  EXPECT_TRUE(contains(script, "32 0.87 \"w8\"\n"));
+  EXPECT_TRUE(contains(script, "$series0 using 1:2:3 with labels"));
+  EXPECT_FALSE(contains(script, "$series1 using 1:2:3"));
+  std::string svg = read_file(dir.path() / "sizes.svg");
+  EXPECT_TRUE(contains(svg, ">w8<")) << "the label is drawn";
+}
+
+TEST(Plot, PlotsWithoutTheNewOptionsDrawAsBefore) {
+  testing::TempDir dir;
+  LinePlot plot{"plain", "x", "y", {{"s", {{1.0, 2.0}, {2.0, 3.0}}}}, {{"base", 2.5}}, {1.0, 2.0}};
+  draw(plot, dir.path() / "plain");
+  std::string script = read_file(dir.path() / "plain.gp");
+  EXPECT_FALSE(contains(script, "logscale"));
+  EXPECT_FALSE(contains(script, "with labels"));
+  EXPECT_TRUE(contains(script, "1 2\n2 3\nEOD\n"));
+}
+
+TEST(Plot, LabelsForSomePointsOnlyOrNonPositiveXOnALogAxisAreErrors) {
+  testing::TempDir dir;
+  LinePlot labels{"t", "x", "y", {{"QAT", {{1.0, 2.0}, {2.0, 3.0}}, {"only one"}}}, {}, {}};
+  EXPECT_TRUE(contains(error_of(labels, dir.path() / "a"), "series \"QAT\" has 1 labels for 2 points"));
+  LinePlot log{"t", "x", "y", {{"PTQ", {{0.0, 2.0}}}}, {}, {}};
+  log.log_x = true;
+  EXPECT_TRUE(contains(error_of(log, dir.path() / "b"), "series \"PTQ\" has x = 0"));
+  EXPECT_FALSE(fs::exists(dir.path() / "a.gp"));
+}
+
+}  // namespace
+}  // namespace whittle::report
