@@ -39,22 +39,8 @@ train::TrainOptions TrainFlags::resolve(train::TrainOptions defaults, uint64_t s
   return defaults;
 }
 
-train::TrainOptions mase_finetune_defaults() {
-  train::TrainOptions options;
-  options.epochs = 1;
-  options.batch_size = 8;
-  options.learning_rate = 5e-5;
-  return options;
-}
+train::TrainOptions mase_finetune_defaults() { return train::hugging_face_trainer_defaults(); }
 
-train::TrainOptions scratch_training_defaults() {
-  train::TrainOptions options;
-  options.epochs = 2;
-  options.batch_size = 16;
-  options.learning_rate = 5e-4;
-  options.weight_decay = 0.01;
-  options.warmup_ratio = 0.06;
-  return options;
-}
+train::TrainOptions scratch_training_defaults() { return train::from_scratch_recipe(); }
 
 }  // namespace whittle::cli

@@ -20,13 +20,8 @@ struct TrainFlags {
   train::TrainOptions resolve(train::TrainOptions defaults, uint64_t seed) const;
 };
 
-// Hugging Face Trainer's defaults, which Mase's lab uses for QAT and for
-// fine-tuning after pruning: AdamW 5e-5, batch 8, no decay or warm-up, 1 epoch.
+// The recipes of src/train/trainer.h, under the names the commands use.
 train::TrainOptions mase_finetune_defaults();
-
-// Training BERT-Tiny from a random initialisation needs a larger rate with
-// warm-up and weight decay; this recipe matches a PyTorch reference that
-// reached 0.871 on IMDb after 2 epochs.
 train::TrainOptions scratch_training_defaults();
 
 }  // namespace whittle::cli

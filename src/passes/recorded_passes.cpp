@@ -1,5 +1,6 @@
 #include "passes/recorded_passes.h"
 
+#include "passes/lora/lora_pass.h"
 #include "passes/prune/prune_pass.h"
 #include "passes/quantize/quantize_config.h"
 #include "passes/quantize/quantize_pass.h"
@@ -37,6 +38,13 @@ void apply_recorded_passes(model::BertForSequenceClassification& model, const nl
 }
 
 nlohmann::json record_passes(model::BertForSequenceClassification& model) {
+  // Adapters are training state: a checkpoint holds them fused into the
+  // weights. Saved unfused, they would reload as tensors nothing uses and
+  // the model would silently lose what it learned.
+  if (auto adapted = layers_with_lora(*model); !adapted.empty()) {
+    throw Error("cannot save a model with unfused LoRA adapters (" + std::to_string(adapted.size()) +
+                " layers, e.g. " + adapted.front() + "): fuse them into the weights first (passes::fuse_lora)");
+  }
   nlohmann::json record = nlohmann::json::object();
   if (auto quantization = record_quantization(model)) record["quantize"] = *quantization;
   if (auto pruning = record_pruning(model)) record["prune"] = *pruning;

@@ -22,6 +22,24 @@ std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
 
 }  // namespace
 
+TrainOptions hugging_face_trainer_defaults() {
+  TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = 8;
+  options.learning_rate = 5e-5;
+  return options;
+}
+
+TrainOptions from_scratch_recipe() {
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 16;
+  options.learning_rate = 5e-4;
+  options.weight_decay = 0.01;
+  options.warmup_ratio = 0.06;
+  return options;
+}
+
 void TrainOptions::validate() const {
   auto fail = [](const std::string& message) { throw Error("invalid training option: " + message); };
   if (epochs < 1) fail("epochs must be at least 1, got " + std::to_string(epochs));
