@@ -1,6 +1,10 @@
 #include "model/bert.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
+
+#include "util/error.h"
 
 namespace whittle::model {
 namespace {
@@ -9,6 +13,23 @@ torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
   return torch::nn::LayerNorm(
       torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps).elementwise_affine(true));
 }
+
+// Sets the input-statistic mode of some Linears, and puts them back in
+// compute mode (dropping what they recorded) however the scope is left.
+class InputStatisticScope {
+ public:
+  explicit InputStatisticScope(std::vector<Linear> linears) : linears_(std::move(linears)) {}
+  ~InputStatisticScope() { set(InputStatisticMode::compute); }
+  InputStatisticScope(const InputStatisticScope&) = delete;
+  InputStatisticScope& operator=(const InputStatisticScope&) = delete;
+
+  void set(InputStatisticMode mode) {
+    for (auto& linear : linears_) linear->set_input_statistic_mode(mode);
+  }
+
+ private:
+  std::vector<Linear> linears_;
+};
 
 // Dropout only while training, driven by the model's seed stream.
 torch::Tensor maybe_dropout(const torch::Tensor& input, double probability, bool training,
@@ -61,7 +82,16 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& config)
 
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& queries, const torch::Tensor& hidden,
                                              const AttentionMask& mask, SeedSequence* dropout_seeds) {
-  int64_t batch = hidden.size(0);
+  return attend(queries, project_keys_values(hidden), mask, dropout_seeds);
+}
+
+KeysValues BertSelfAttentionImpl::project_keys_values(const torch::Tensor& hidden) {
+  return {key(hidden), value(hidden)};
+}
+
+torch::Tensor BertSelfAttentionImpl::attend(const torch::Tensor& queries, const KeysValues& keys_values,
+                                            const AttentionMask& mask, SeedSequence* dropout_seeds) {
+  int64_t batch = queries.size(0);
   auto split_heads = [&](const torch::Tensor& x) {
     return x.view({batch, x.size(1), heads_, head_size_}).transpose(1, 2);
   };
@@ -70,11 +100,12 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& queries, const
   if (mask.key_lengths.defined()) {
     double dropout = is_training() && dropout_seeds != nullptr ? dropout_ : 0.0;
     uint64_t seed = dropout > 0.0 ? dropout_seeds->next() : 0;
-    return tiled_attention(scaled_queries, key(hidden), value(hidden), mask.key_lengths, heads_, dropout, seed);
+    return tiled_attention(scaled_queries, keys_values.keys, keys_values.values, mask.key_lengths, heads_, dropout,
+                           seed);
   }
   torch::Tensor q = split_heads(scaled_queries);
-  torch::Tensor k = split_heads(key(hidden));
-  torch::Tensor v = split_heads(value(hidden));
+  torch::Tensor k = split_heads(keys_values.keys);
+  torch::Tensor v = split_heads(keys_values.values);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));
   scores.add_(mask.additive);  // matmul keeps its inputs, not its output, for backward
   torch::Tensor probabilities = maybe_dropout(torch::softmax(scores, -1), dropout_, is_training(), dropout_seeds);
@@ -104,6 +135,11 @@ torch::Tensor BertAttentionImpl::forward(const torch::Tensor& queries, const tor
   return output(self(queries, hidden, mask, dropout_seeds), queries, dropout_seeds);
 }
 
+torch::Tensor BertAttentionImpl::attend(const torch::Tensor& queries, const KeysValues& keys_values,
+                                        const AttentionMask& mask, SeedSequence* dropout_seeds) {
+  return output(self->attend(queries, keys_values, mask, dropout_seeds), queries, dropout_seeds);
+}
+
 BertIntermediateImpl::BertIntermediateImpl(const BertConfig& config) {
   dense = register_module("dense", Linear(config.hidden_size, config.intermediate_size));
 }
@@ -125,6 +161,66 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const Attentio
   return output(intermediate(attended), attended, dropout_seeds);
 }
 
+torch::Tensor BertLayerImpl::forward_as_last_layer(const torch::Tensor& hidden, const AttentionMask& mask,
+                                                   SeedSequence* dropout_seeds, LastLayerMode mode) {
+  switch (mode) {
+    case LastLayerMode::full:
+      return forward(hidden, mask, dropout_seeds, false);
+    case LastLayerMode::cls_only:
+      if (cls_row_needs_calibration()) {
+        throw Error(
+            "the [CLS]-only last layer would give wrong results: a Linear transform of the layer derives a "
+            "statistic from its whole input; use LastLayerMode::cls_only_calibrated");
+      }
+      return forward(hidden, mask, dropout_seeds, true);
+    case LastLayerMode::cls_only_calibrated:
+      return forward_cls_calibrated(hidden, mask, dropout_seeds);
+  }
+  throw Error("unknown last-layer mode");
+}
+
+std::vector<Linear> BertLayerImpl::cls_row_linears() const {
+  return {attention->self->query, attention->output->dense, intermediate->dense, output->dense};
+}
+
+bool BertLayerImpl::cls_row_needs_calibration() const {
+  auto linears = cls_row_linears();
+  return std::any_of(linears.begin(), linears.end(), [](const Linear& linear) { return linear->has_input_statistic(); });
+}
+
+torch::Tensor BertLayerImpl::forward_cls_calibrated(const torch::Tensor& hidden, const AttentionMask& mask,
+                                                    SeedSequence* dropout_seeds) {
+  if (!cls_row_needs_calibration()) return forward(hidden, mask, dropout_seeds, true);
+  if (!torch::GradMode::is_enabled()) {
+    // Without gradients a calibration pass would cost all of the full
+    // computation but the output product, and the full computation's [CLS]
+    // row is exact where one recomputed alone may round differently.
+    return forward(hidden, mask, dropout_seeds, false).narrow(1, 0, 1);
+  }
+  // The graph is built in the plain shortcut's order, so that gradients
+  // accumulate in the same order, bit for bit.
+  torch::Tensor cls_row = hidden.narrow(1, 0, 1);
+  // Keys and values see every position in both passes: projected once, with gradients.
+  KeysValues keys_values = attention->self->project_keys_values(hidden);
+  InputStatisticScope statistics(cls_row_linears());
+  {
+    torch::NoGradGuard no_grad;
+    statistics.set(InputStatisticMode::record);
+    // The [CLS] pass below then draws the same dropout seeds as without
+    // calibration. (A transform with a random stream of its own, such as
+    // LoRA's dropout, does draw here: another realisation, equally distributed.)
+    std::optional<SeedSequence> calibration_seeds;
+    if (dropout_seeds != nullptr) calibration_seeds = *dropout_seeds;
+    SeedSequence* seeds = calibration_seeds ? &*calibration_seeds : nullptr;
+    torch::Tensor attended = attention->attend(hidden, keys_values, mask, seeds);
+    // The output Linear's input is all the calibration needs of it: no product.
+    output->dense->record_input_statistics(intermediate(attended));
+  }
+  statistics.set(InputStatisticMode::replay);
+  torch::Tensor attended = attention->attend(cls_row, keys_values, mask, dropout_seeds);
+  return output(intermediate(attended), attended, dropout_seeds);
+}
+
 BertEncoderImpl::BertEncoderImpl(const BertConfig& config) {
   auto layer_list = register_module("layer", torch::nn::ModuleList());
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
@@ -135,9 +231,16 @@ BertEncoderImpl::BertEncoderImpl(const BertConfig& config) {
 
 torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const AttentionMask& mask,
                                        SeedSequence* dropout_seeds, bool cls_only) {
+  return forward_with_last_layer(std::move(hidden), mask, dropout_seeds,
+                                 cls_only ? LastLayerMode::cls_only : LastLayerMode::full);
+}
+
+torch::Tensor BertEncoderImpl::forward_with_last_layer(torch::Tensor hidden, const AttentionMask& mask,
+                                                       SeedSequence* dropout_seeds, LastLayerMode last_layer) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     bool last = i + 1 == layers.size();
-    hidden = layers[i]->forward(hidden, mask, dropout_seeds, cls_only && last);
+    hidden = last ? layers[i]->forward_as_last_layer(hidden, mask, dropout_seeds, last_layer)
+                  : layers[i]->forward(hidden, mask, dropout_seeds);
   }
   return hidden;
 }
@@ -158,8 +261,13 @@ BertModelImpl::BertModelImpl(const BertConfig& config) {
 
 torch::Tensor BertModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                                     SeedSequence* dropout_seeds, bool cls_only) {
+  return encode(input_ids, attention_mask, dropout_seeds, cls_only ? LastLayerMode::cls_only : LastLayerMode::full);
+}
+
+torch::Tensor BertModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                    SeedSequence* dropout_seeds, LastLayerMode last_layer) {
   torch::Tensor hidden = embeddings(input_ids, dropout_seeds);
-  return encoder(hidden, AttentionMask::from(attention_mask), dropout_seeds, cls_only);
+  return encoder->forward_with_last_layer(hidden, AttentionMask::from(attention_mask), dropout_seeds, last_layer);
 }
 
 BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertConfig& config,
@@ -171,7 +279,7 @@ BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertC
 
 torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& input_ids,
                                                          const torch::Tensor& attention_mask) {
-  torch::Tensor hidden = bert->encode(input_ids, attention_mask, &dropout_seeds_, cls_only_last_layer_);
+  torch::Tensor hidden = bert->encode(input_ids, attention_mask, &dropout_seeds_, last_layer_mode_);
   torch::Tensor pooled = bert->pooler(hidden);
   pooled = maybe_dropout(pooled, config_.hidden_dropout_prob, is_training(), &dropout_seeds_);
   return classifier(pooled);

@@ -37,6 +37,11 @@ class BertEmbeddingsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertEmbeddings);
 
+// The key and value projections of every position of a layer's input.
+struct KeysValues {
+  torch::Tensor keys, values;  // [B, L, H]
+};
+
 class BertSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit BertSelfAttentionImpl(const BertConfig& config);
@@ -44,6 +49,10 @@ class BertSelfAttentionImpl : public torch::nn::Module {
   // values come from all of `hidden`.
   torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& hidden, const AttentionMask& mask,
                         SeedSequence* dropout_seeds);
+  // The same in two steps, for callers that attend twice to one input.
+  KeysValues project_keys_values(const torch::Tensor& hidden);
+  torch::Tensor attend(const torch::Tensor& queries, const KeysValues& keys_values, const AttentionMask& mask,
+                       SeedSequence* dropout_seeds);
 
   Linear query{nullptr}, key{nullptr}, value{nullptr};
 
@@ -73,6 +82,9 @@ class BertAttentionImpl : public torch::nn::Module {
   explicit BertAttentionImpl(const BertConfig& config);
   torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& hidden, const AttentionMask& mask,
                         SeedSequence* dropout_seeds);
+  // `queries` must be the leading positions of the input that gave `keys_values`.
+  torch::Tensor attend(const torch::Tensor& queries, const KeysValues& keys_values, const AttentionMask& mask,
+                       SeedSequence* dropout_seeds);
 
   BertSelfAttention self{nullptr};
   BertResidualOutput output{nullptr};
@@ -88,16 +100,67 @@ class BertIntermediateImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertIntermediate);
 
+// Which positions the last encoder layer computes. A classifier reads only
+// its [CLS] row, so computing that row alone (its keys and values still come
+// from every position) gives the same logits for about half the work of a
+// 2-layer model.
+//   full                 every position.
+//   cls_only             the [CLS] row alone. Right only while each row of
+//                        every Linear's input is transformed on its own:
+//                        forward throws when a Linear of the layer has a
+//                        transform with an input statistic.
+//   cls_only_calibrated  the [CLS] row, with the statistics that Linear
+//                        transforms derive from their whole input (activation
+//                        pruning's quantile) taken from every position: when
+//                        gradients are needed the layer first runs over every
+//                        position without them, its transforms recording
+//                        their statistics, then over the [CLS] row with the
+//                        statistics replayed; without gradients it simply
+//                        runs over every position (see BertLayerImpl::
+//                        forward_cls_calibrated). The same as cls_only when
+//                        no transform has a statistic.
+enum class LastLayerMode { full, cls_only, cls_only_calibrated };
+
 class BertLayerImpl : public torch::nn::Module {
  public:
   explicit BertLayerImpl(const BertConfig& config);
   // With cls_only, only position 0 ([CLS]) is computed: [B, 1, H] out.
   torch::Tensor forward(const torch::Tensor& hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
                         bool cls_only = false);
+  // Positions as `mode` says: [B, L, H] out for full, else [B, 1, H].
+  // (Not an overload of forward: torch's module holder needs one forward.)
+  torch::Tensor forward_as_last_layer(const torch::Tensor& hidden, const AttentionMask& mask,
+                                      SeedSequence* dropout_seeds, LastLayerMode mode);
+  // The [CLS] row as the full computation gives it, although Linear
+  // transforms with input statistics see only that row in the pass with
+  // gradients. Without gradients (evaluation) the layer runs over every
+  // position and the [CLS] row is the full computation's, bit for bit. With
+  // gradients and no dropout, the recorded statistics are the full
+  // computation's bit for bit, and the [CLS] row differs only as the plain
+  // shortcut's does: a product over one row may round the last bit
+  // differently from one over all rows (which could flip the mask of a value
+  // within that rounding of a threshold; tests/passes/prune_shortcut_test.cpp
+  // checks the masks). In training the calibration pass draws the same
+  // dropout seeds as the [CLS] pass (from a copy of `dropout_seeds`), but a
+  // seed's mask is indexed by position in the tensor it drops, so the [CLS]
+  // pass's dropout of the [CLS] row differs from the calibration's: the
+  // statistics come from a realisation of dropout distributed as the full
+  // computation's, just as the plain shortcut's [CLS] row is. (In the full
+  // computation the [CLS] row's own dropout also enters the statistics, with
+  // a weight of one row in L.)
+  torch::Tensor forward_cls_calibrated(const torch::Tensor& hidden, const AttentionMask& mask,
+                                       SeedSequence* dropout_seeds);
+  // Whether a Linear that sees only the [CLS] row under the shortcut (query,
+  // attention output, intermediate, output) has a transform with an input
+  // statistic. Keys and values always see every position.
+  bool cls_row_needs_calibration() const;
 
   BertAttention attention{nullptr};
   BertIntermediate intermediate{nullptr};
   BertResidualOutput output{nullptr};
+
+ private:
+  std::vector<Linear> cls_row_linears() const;
 };
 TORCH_MODULE(BertLayer);
 
@@ -116,6 +179,8 @@ class BertEncoderImpl : public torch::nn::Module {
   // With cls_only the last layer computes [CLS] alone ([B, 1, H] out).
   torch::Tensor forward(torch::Tensor hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
                         bool cls_only);
+  torch::Tensor forward_with_last_layer(torch::Tensor hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
+                                        LastLayerMode last_layer);
 
   std::vector<BertLayer> layers;  // registered as "layer.0", "layer.1", ...
 };
@@ -128,6 +193,8 @@ class BertModelImpl : public torch::nn::Module {
   // Returns the last hidden states [B, L, H], or [B, 1, H] with cls_only.
   torch::Tensor encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                        SeedSequence* dropout_seeds, bool cls_only = false);
+  torch::Tensor encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                       SeedSequence* dropout_seeds, LastLayerMode last_layer);
 
   BertEmbeddings embeddings{nullptr};
   BertEncoder encoder{nullptr};
@@ -145,11 +212,16 @@ class BertForSequenceClassificationImpl : public torch::nn::Module {
   void reseed_dropout(uint64_t seed) { dropout_seeds_ = SeedSequence(seed); }
 
   // The logits depend on the last layer's [CLS] output alone, so by default
-  // the last layer computes just that row: the same logits for about half the
-  // work of a 2-layer model. A transform whose result depends on the whole
-  // input of a Linear (activation pruning by quantile) turns this off.
-  void set_cls_only_last_layer(bool enabled) { cls_only_last_layer_ = enabled; }
-  bool cls_only_last_layer() const { return cls_only_last_layer_; }
+  // the last layer computes just that row (LastLayerMode::cls_only). The
+  // prune pass selects cls_only_calibrated when its transforms derive
+  // statistics from their whole input.
+  void set_last_layer_mode(LastLayerMode mode) { last_layer_mode_ = mode; }
+  LastLayerMode last_layer_mode() const { return last_layer_mode_; }
+  // true: cls_only; false: full. Reads true for both [CLS]-only modes.
+  void set_cls_only_last_layer(bool enabled) {
+    last_layer_mode_ = enabled ? LastLayerMode::cls_only : LastLayerMode::full;
+  }
+  bool cls_only_last_layer() const { return last_layer_mode_ != LastLayerMode::full; }
 
   BertModel bert{nullptr};
   Linear classifier{nullptr};
@@ -157,7 +229,7 @@ class BertForSequenceClassificationImpl : public torch::nn::Module {
  private:
   BertConfig config_;
   SeedSequence dropout_seeds_;
-  bool cls_only_last_layer_ = true;
+  LastLayerMode last_layer_mode_ = LastLayerMode::cls_only;
 };
 TORCH_MODULE(BertForSequenceClassification);
 

@@ -25,6 +25,24 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   return y;
 }
 
+bool LinearImpl::has_input_statistic() const {
+  return std::any_of(transforms_.begin(), transforms_.end(),
+                     [](const auto& transform) { return transform->has_input_statistic(); });
+}
+
+void LinearImpl::set_input_statistic_mode(InputStatisticMode mode) {
+  for (const auto& transform : transforms_) transform->set_input_statistic_mode(mode);
+}
+
+void LinearImpl::record_input_statistics(const torch::Tensor& input) {
+  auto last = std::find_if(transforms_.rbegin(), transforms_.rend(),
+                           [](const auto& transform) { return transform->has_input_statistic(); });
+  if (last == transforms_.rend()) return;
+  torch::Tensor x = input;
+  for (auto it = transforms_.begin(); it != std::prev(last.base()); ++it) x = (*it)->transform_input(x);
+  (*last)->record_input_statistic(x);
+}
+
 torch::Tensor LinearImpl::effective_weight() {
   torch::Tensor w = weight;
   for (const auto& transform : transforms_) w = transform->transform_weight(w);

@@ -8,6 +8,18 @@
 
 namespace whittle::model {
 
+// How a transform gets a statistic that it derives from its whole input (see
+// LinearTransformImpl::has_input_statistic):
+//   compute  from each input it is given: the normal mode;
+//   record   from each input, keeping the last one;
+//   replay   from nothing: it reuses the recorded one. The input is then the
+//            leading rows, along dimension 1, of the recorded input (a
+//            [B, 1, H] [CLS] row of a recorded [B, L, H]), or all of it.
+// A model that computes only some rows of a layer runs the layer over every
+// row in record mode first, then over the rows it needs in replay mode: each
+// row then comes out as the computation over every row would give it.
+enum class InputStatisticMode { compute, record, replay };
+
 // What a pass attaches to a Linear layer to change how it computes, in the
 // spirit of Mase's module replacement: quantization rewrites the input, weight
 // and bias; pruning masks them; LoRA adds a low-rank term to the output.
@@ -22,6 +34,17 @@ class LinearTransformImpl : public torch::nn::Module {
   virtual torch::Tensor transform_bias(const torch::Tensor& bias) { return bias; }
   // `input` is the layer input after transform_input.
   virtual torch::Tensor transform_output(const torch::Tensor& input, const torch::Tensor& output) { return output; }
+
+  // Whether transform_input derives something from its input as a whole (a
+  // quantile of it, or as many random draws as it has elements), so that a
+  // row's result depends on the other rows or on how many there are. Such a
+  // transform implements the modes of set_input_statistic_mode.
+  virtual bool has_input_statistic() const { return false; }
+  // Switching mode drops what was recorded, except into replay.
+  virtual void set_input_statistic_mode(InputStatisticMode /*mode*/) {}
+  // In record mode, records the statistic of an input whose transformed
+  // value nobody will read; a transform may skip the rest of its work.
+  virtual void record_input_statistic(const torch::Tensor& input) { transform_input(input); }
 };
 
 // y = x W^T + b with Hugging Face's parameter names (weight [out, in], bias).
@@ -42,6 +65,15 @@ class LinearImpl : public torch::nn::Module {
     }
     return nullptr;
   }
+  // Whether any transform derives a statistic from its whole input, and the
+  // mode of all of them (see InputStatisticMode).
+  bool has_input_statistic() const;
+  void set_input_statistic_mode(InputStatisticMode mode);
+  // The input side of the transforms alone, up to the last one with an input
+  // statistic, and no product: for a record pass that needs the statistics of
+  // this layer's input but not its output.
+  void record_input_statistics(const torch::Tensor& input);
+
   // The weight and bias as the forward pass uses them (after transforms).
   torch::Tensor effective_weight();
   torch::Tensor effective_bias();

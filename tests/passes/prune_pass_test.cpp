@@ -72,7 +72,7 @@ TEST(PrunePass, LocalL1PrunesHalfOfEveryLayerAndZeroesTheRawWeights) {
     EXPECT_TRUE(torch::equal(linear->weight.detach(), original * expected_mask)) << name;
     EXPECT_TRUE(torch::equal(linear->effective_weight().detach(), original * expected_mask)) << name;
   }
-  EXPECT_TRUE(model->cls_only_last_layer());  // weights only: every row still independent
+  EXPECT_EQ(model->last_layer_mode(), model::LastLayerMode::cls_only);  // weights only: every row still independent
 }
 
 TEST(PrunePass, GlobalScopePrunesTheSmallLayerFarMoreThanLocal) {
@@ -167,24 +167,32 @@ TEST(PrunePass, PrunedWeightsStayZeroThroughOptimizerSteps) {
   EXPECT_GE(measured.overall_sparsity(), 0.6 - 1e-3);
 }
 
-TEST(PrunePass, ActivationPruningTurnsOffTheClsShortcutAndChangesLogits) {
+TEST(PrunePass, ActivationPruningCalibratesTheClsShortcutAndChangesLogits) {
+  using model::LastLayerMode;
   auto model = model::new_classifier(tiny_config(), 0);
   Batch batch = example_batch();
   torch::Tensor plain = logits_of(model, batch);
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
-  EXPECT_FALSE(model->cls_only_last_layer());
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only_calibrated);
   torch::Tensor pruned = logits_of(model, batch);
   EXPECT_FALSE(torch::allclose(plain, pruned));
   // The same input gives the same masks, so the same logits.
   EXPECT_TRUE(torch::equal(pruned, logits_of(model, batch)));
 
-  // Re-pruning weights only hands the shortcut back; so does removing pruning.
+  // Re-pruning weights only hands the plain shortcut back; so does removing pruning.
   prune_pass(model, weights_only(0.5, PruneMethod::l1_norm), 0);
-  EXPECT_TRUE(model->cls_only_last_layer());
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::random), 0);
-  EXPECT_FALSE(model->cls_only_last_layer());
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only_calibrated);
   EXPECT_EQ(remove_pruning(model), 14);
-  EXPECT_TRUE(model->cls_only_last_layer());
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+
+  // A last layer set to compute every position stays so.
+  model->set_last_layer_mode(LastLayerMode::full);
+  prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::full);
+  remove_pruning(model);
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::full);
 }
 
 TEST(PrunePass, RandomActivationsAtSparsityZeroChangeNothing) {
@@ -194,7 +202,7 @@ TEST(PrunePass, RandomActivationsAtSparsityZeroChangeNothing) {
   PruneConfig config = weights_only(0.4, PruneMethod::random);
   config.activation = PruneSettings{0.0, PruneMethod::random, PruneScope::local};  // as Mase's lab writes "off"
   prune_pass(both, config, 2);
-  EXPECT_TRUE(both->cls_only_last_layer());
+  EXPECT_EQ(both->last_layer_mode(), model::LastLayerMode::cls_only);
   Batch batch = example_batch();
   EXPECT_TRUE(torch::equal(logits_of(weights, batch), logits_of(both, batch)));
 }
@@ -214,7 +222,7 @@ class InputLog : public model::LinearTransformImpl {
 TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
   Batch calibration = example_batch(12);
   auto reference = model::new_classifier(tiny_config(), 0);
-  reference->set_cls_only_last_layer(false);
+  reference->set_last_layer_mode(model::LastLayerMode::full);
   auto log = std::make_shared<InputLog>();
   for (auto& [name, linear] : model::find_linears(*reference)) linear->attach(log);
   logits_of(reference, calibration);
@@ -228,7 +236,7 @@ TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
   model->train();
   prune_pass(model, config, 0, PruneCalibration{calibration.ids, calibration.attention});
   EXPECT_TRUE(model->is_training());
-  EXPECT_TRUE(model->cls_only_last_layer());  // a fixed threshold is elementwise
+  EXPECT_EQ(model->last_layer_mode(), model::LastLayerMode::cls_only);  // a fixed threshold is elementwise
   for (auto& [name, linear] : model::find_linears(*model)) {
     auto buffers = prune_transform_of(linear)->named_buffers();
     ASSERT_TRUE(buffers.contains("activation_threshold")) << name;
@@ -256,7 +264,7 @@ TEST(PrunePass, BakeWritesMaskedWeightsAndDetaches) {
   }
   std::vector<std::string> baked = bake_pruning(model);
   EXPECT_EQ(baked.size(), 14u);
-  EXPECT_TRUE(model->cls_only_last_layer());
+  EXPECT_EQ(model->last_layer_mode(), model::LastLayerMode::cls_only);
   for (auto& [name, linear] : model::find_linears(*model)) {
     EXPECT_TRUE(linear->transforms().empty()) << name;
     if (name == "classifier") continue;
@@ -280,7 +288,7 @@ TEST(PrunePass, RecordsAndRestoresTransformsWithoutComputingMasks) {
 
   auto fresh = model::new_classifier(tiny_config(), 1);
   restore_recorded_pruning(fresh, record, "whittle.json [prune]");
-  EXPECT_FALSE(fresh->cls_only_last_layer());
+  EXPECT_EQ(fresh->last_layer_mode(), model::LastLayerMode::cls_only_calibrated);
   for (auto& [name, linear] : model::find_linears(*fresh)) {
     auto transform = prune_transform_of(linear);
     ASSERT_TRUE(transform) << name;

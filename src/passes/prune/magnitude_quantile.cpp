@@ -29,10 +29,13 @@ float float_of_key(uint32_t key) {
 }
 
 constexpr uint32_t kInfinityKey = 0x7f800000u;
-constexpr int kDigitBits = 16;  // two digits per key: two histogram passes
-constexpr size_t kBins = size_t{1} << kDigitBits;
-constexpr uint32_t kLowDigitMask = kBins - 1;
-// Enough work per parallel task to amortise its 256 KiB histogram.
+// The coarse digit of a key: its top 12 of 31 bits, the exponent and 4
+// mantissa bits. The histogram (16 KiB) stays in L1, and one bin holds at
+// most 1/16 of an octave of magnitudes: a few percent of an activation's
+// elements around any quantile.
+constexpr int kLowBits = 19;
+constexpr size_t kBins = size_t{1} << (31 - kLowBits);
+// Enough work per parallel task to amortise its histogram.
 constexpr int64_t kChunkElements = int64_t{1} << 18;
 
 struct Chunk {
@@ -51,37 +54,71 @@ std::vector<Chunk> chunks_of(const std::vector<torch::Tensor>& tensors) {
   return chunks;
 }
 
-using Histogram = std::vector<int64_t>;
+struct CoarseHistogram {
+  std::vector<int64_t> counts = std::vector<int64_t>(kBins, 0);
+  uint32_t largest_key = 0;
+};
 
-// Runs count(chunk, local_histograms) over all chunks in parallel, each task
-// into its own `histogram_count` histograms, and returns their sums.
-template <typename Count>
-std::vector<Histogram> parallel_histograms(const std::vector<Chunk>& chunks, size_t histogram_count, Count count) {
-  std::vector<Histogram> totals(histogram_count, Histogram(kBins, 0));
+// Counts each chunk's keys by coarse digit, in parallel.
+CoarseHistogram coarse_histogram(const std::vector<Chunk>& chunks) {
+  CoarseHistogram total;
   std::mutex merge;
   at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t begin, int64_t end) {
-    std::vector<std::vector<uint32_t>> local(histogram_count, std::vector<uint32_t>(kBins, 0));
-    for (int64_t i = begin; i < end; ++i) count(chunks[i], local);
-    std::lock_guard<std::mutex> lock(merge);
-    for (size_t h = 0; h < histogram_count; ++h) {
-      for (size_t bin = 0; bin < kBins; ++bin) totals[h][bin] += local[h][bin];
+    std::vector<uint32_t> local(kBins, 0);
+    uint32_t largest = 0;
+    for (int64_t c = begin; c < end; ++c) {
+      const Chunk& chunk = chunks[c];
+      for (int64_t i = 0; i < chunk.count; ++i) {
+        uint32_t key = magnitude_key(chunk.data[i]);
+        largest = std::max(largest, key);
+        ++local[key >> kLowBits];
+      }
     }
+    std::lock_guard<std::mutex> lock(merge);
+    for (size_t bin = 0; bin < kBins; ++bin) total.counts[bin] += local[bin];
+    total.largest_key = std::max(total.largest_key, largest);
   });
-  return totals;
+  return total;
 }
 
 struct BinRank {
   uint32_t bin;
-  int64_t rank_in_bin;
+  int64_t before;  // elements in lower bins
 };
 
-BinRank locate(const Histogram& histogram, int64_t rank) {
+BinRank locate(const std::vector<int64_t>& counts, int64_t rank) {
   int64_t before = 0;
-  for (uint32_t bin = 0; bin < histogram.size(); ++bin) {
-    if (rank < before + histogram[bin]) return {bin, rank - before};
-    before += histogram[bin];
+  for (uint32_t bin = 0; bin < counts.size(); ++bin) {
+    if (rank < before + counts[bin]) return {bin, before};
+    before += counts[bin];
   }
   throw Error("magnitude_quantile: rank " + std::to_string(rank) + " beyond the data");  // unreachable
+}
+
+// The keys whose coarse digit is in [first_bin, last_bin], in no order.
+std::vector<uint32_t> keys_in_bins(const std::vector<Chunk>& chunks, uint32_t first_bin, uint32_t last_bin) {
+  std::vector<uint32_t> keys;
+  std::mutex merge;
+  const uint32_t span = last_bin - first_bin;
+  at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t begin, int64_t end) {
+    std::vector<uint32_t> local;
+    std::vector<uint32_t> buffer(kChunkElements);
+    for (int64_t c = begin; c < end; ++c) {
+      const Chunk& chunk = chunks[c];
+      // Branch-free: a few percent of the keys are taken, at random places.
+      uint32_t* out = buffer.data();
+      int64_t taken = 0;
+      for (int64_t i = 0; i < chunk.count; ++i) {
+        uint32_t key = magnitude_key(chunk.data[i]);
+        out[taken] = key;
+        taken += static_cast<int64_t>((key >> kLowBits) - first_bin <= span);
+      }
+      local.insert(local.end(), buffer.begin(), buffer.begin() + taken);
+    }
+    std::lock_guard<std::mutex> lock(merge);
+    keys.insert(keys.end(), local.begin(), local.end());
+  });
+  return keys;
 }
 
 struct SelectedKeys {
@@ -90,37 +127,21 @@ struct SelectedKeys {
   bool any_nan;
 };
 
-// The keys at ranks `below` <= `above` of the sorted magnitudes.
+// The keys at ranks `below` <= `above` (above is below or below + 1) of the
+// sorted magnitudes: a coarse histogram finds their bins, then only the keys
+// in those bins are selected among. No bin lies between the two (their ranks
+// are adjacent), so the keys of [below's bin, above's bin] are exactly the
+// keys of those two bins.
 SelectedKeys select_two(const std::vector<Chunk>& chunks, int64_t below, int64_t above) {
-  std::vector<uint32_t> largest_keys;
-  std::mutex largest_lock;
-  auto high = parallel_histograms(chunks, 1, [&](const Chunk& chunk, std::vector<std::vector<uint32_t>>& local) {
-    uint32_t* counts = local[0].data();
-    uint32_t largest = 0;
-    for (int64_t i = 0; i < chunk.count; ++i) {
-      uint32_t key = magnitude_key(chunk.data[i]);
-      largest = std::max(largest, key);
-      ++counts[key >> kDigitBits];
-    }
-    std::lock_guard<std::mutex> lock(largest_lock);
-    largest_keys.push_back(largest);
-  });
-  bool any_nan = std::any_of(largest_keys.begin(), largest_keys.end(), [](uint32_t key) { return key > kInfinityKey; });
-
-  BinRank below_bin = locate(high[0], below);
-  BinRank above_bin = locate(high[0], above);
-  auto low = parallel_histograms(chunks, 2, [&](const Chunk& chunk, std::vector<std::vector<uint32_t>>& local) {
-    uint32_t* below_counts = local[0].data();
-    uint32_t* above_counts = local[1].data();
-    for (int64_t i = 0; i < chunk.count; ++i) {
-      uint32_t key = magnitude_key(chunk.data[i]);
-      uint32_t high_digit = key >> kDigitBits;
-      if (high_digit == below_bin.bin) ++below_counts[key & kLowDigitMask];
-      if (high_digit == above_bin.bin) ++above_counts[key & kLowDigitMask];
-    }
-  });
-  uint32_t below_key = (below_bin.bin << kDigitBits) | locate(low[0], below_bin.rank_in_bin).bin;
-  uint32_t above_key = (above_bin.bin << kDigitBits) | locate(low[1], above_bin.rank_in_bin).bin;
+  CoarseHistogram histogram = coarse_histogram(chunks);
+  bool any_nan = histogram.largest_key > kInfinityKey;
+  BinRank below_bin = locate(histogram.counts, below);
+  BinRank above_bin = locate(histogram.counts, above);
+  std::vector<uint32_t> keys = keys_in_bins(chunks, below_bin.bin, above_bin.bin);
+  auto nth = keys.begin() + (below - below_bin.before);
+  std::nth_element(keys.begin(), nth, keys.end());
+  uint32_t below_key = *nth;
+  uint32_t above_key = above == below ? below_key : *std::min_element(nth + 1, keys.end());
   return {below_key, above_key, any_nan};
 }
 

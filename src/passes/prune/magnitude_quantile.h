@@ -15,9 +15,11 @@ namespace whittle::passes {
 // A NaN anywhere gives NaN, as in torch.quantile.
 //
 // The two order statistics come from a radix selection on the float bits
-// (for non-negative floats the bit patterns sort as the values do): two
-// parallel histogram passes over the data, no sort and no copy. This is what
-// makes activation pruning by quantile affordable on every forward pass.
+// (for non-negative floats the bit patterns sort as the values do): one
+// parallel pass counts the magnitudes by exponent and leading mantissa bits,
+// a second gathers the few percent that share a bin with the two ranks, and
+// nth_element picks among those; no sort of the data. This is what makes
+// activation pruning by quantile affordable on every forward pass.
 //
 // Throws whittle::Error for an empty input or q outside [0, 1].
 float magnitude_quantile(std::span<const torch::Tensor> tensors, double q);

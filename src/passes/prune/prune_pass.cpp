@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <map>
 
 #include "passes/prune/magnitude_quantile.h"
@@ -85,14 +86,14 @@ class InputRecorderImpl : public model::LinearTransformImpl {
 class CalibrationScope {
  public:
   CalibrationScope(model::BertForSequenceClassification& model, NamedLinears& linears)
-      : model_(model), linears_(linears), was_training_(model->is_training()), cls_only_(model->cls_only_last_layer()) {
+      : model_(model), linears_(linears), was_training_(model->is_training()), last_layer_(model->last_layer_mode()) {
     model_->eval();
-    model_->set_cls_only_last_layer(false);  // Mase records every position
+    model_->set_last_layer_mode(model::LastLayerMode::full);  // Mase records every position
   }
   ~CalibrationScope() {
     for (auto& [name, linear] : linears_) linear->detach(InputRecorderImpl::kKind);
     model_->train(was_training_);
-    model_->set_cls_only_last_layer(cls_only_);
+    model_->set_last_layer_mode(last_layer_);
   }
   CalibrationScope(const CalibrationScope&) = delete;
   CalibrationScope& operator=(const CalibrationScope&) = delete;
@@ -101,7 +102,7 @@ class CalibrationScope {
   model::BertForSequenceClassification& model_;
   NamedLinears& linears_;
   bool was_training_;
-  bool cls_only_;
+  model::LastLayerMode last_layer_;
 };
 
 float calibrate_activation_threshold(model::BertForSequenceClassification& model, NamedLinears& linears,
@@ -122,24 +123,22 @@ float calibrate_activation_threshold(model::BertForSequenceClassification& model
   return magnitude_quantile(inputs, sparsity);
 }
 
-bool any_needs_whole_input(const NamedLinears& linears) {
-  for (const auto& [name, linear] : linears) {
-    auto transform = linear->find_transform<PruneTransformImpl>();
-    if (transform && transform->masks_depend_on_whole_input()) return true;
-  }
-  return false;
+bool any_has_input_statistic(const NamedLinears& linears) {
+  return std::any_of(linears.begin(), linears.end(),
+                     [](const auto& named) { return named.second->has_input_statistic(); });
 }
 
-// The CLS-only last layer computes one row of its Linears' inputs; a mask
-// that depends on the whole input needs them all. Only turned back on when
-// pruning was what turned it off.
-void update_cls_shortcut(model::BertForSequenceClassification& model, bool needed_whole_input_before,
-                         const NamedLinears& linears) {
-  bool needs_whole_input = any_needs_whole_input(linears);
-  if (needs_whole_input) {
-    model->set_cls_only_last_layer(false);
-  } else if (needed_whole_input_before) {
-    model->set_cls_only_last_layer(true);
+// The [CLS]-only last layer computes one row of most of its Linears' inputs;
+// a mask computed from the whole input needs the statistics of every row,
+// which the calibrated shortcut records first. A last layer that the user
+// set to compute every position stays so.
+void update_cls_shortcut(model::BertForSequenceClassification& model, const NamedLinears& linears) {
+  bool needs_calibration = any_has_input_statistic(linears);
+  model::LastLayerMode mode = model->last_layer_mode();
+  if (needs_calibration && mode == model::LastLayerMode::cls_only) {
+    model->set_last_layer_mode(model::LastLayerMode::cls_only_calibrated);
+  } else if (!needs_calibration && mode == model::LastLayerMode::cls_only_calibrated) {
+    model->set_last_layer_mode(model::LastLayerMode::cls_only);
   }
 }
 
@@ -202,7 +201,6 @@ PruneReport prune_pass(model::BertForSequenceClassification& model, const PruneC
     activation_threshold = calibrate_activation_threshold(model, linears, *calibration, config.activation->sparsity);
   }
 
-  bool needed_whole_input_before = any_needs_whole_input(linears);
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < linears.size(); ++i) {
     auto& linear = linears[i].second;
@@ -213,18 +211,17 @@ PruneReport prune_pass(model::BertForSequenceClassification& model, const PruneC
         linear,
         PruneTransform(mask, config.weight, config.activation, layer_seed(seed, i), activation_threshold).ptr());
   }
-  update_cls_shortcut(model, needed_whole_input_before, linears);
+  update_cls_shortcut(model, linears);
   return measure_weight_sparsity(*model);
 }
 
 int64_t remove_pruning(model::BertForSequenceClassification& model) {
   NamedLinears linears = model::find_linears(*model);
-  bool needed_whole_input_before = any_needs_whole_input(linears);
   int64_t removed = 0;
   for (auto& [name, linear] : linears) {
     removed += static_cast<int64_t>(linear->detach(PruneTransformImpl::kKind).size());
   }
-  update_cls_shortcut(model, needed_whole_input_before, linears);
+  update_cls_shortcut(model, linears);
   return removed;
 }
 
@@ -242,9 +239,8 @@ std::vector<std::string> bake_pruning(torch::nn::Module& root) {
 }
 
 std::vector<std::string> bake_pruning(model::BertForSequenceClassification& model) {
-  bool needed_whole_input_before = any_needs_whole_input(model::find_linears(*model));
   std::vector<std::string> baked = bake_pruning(*model);
-  update_cls_shortcut(model, needed_whole_input_before, model::find_linears(*model));
+  update_cls_shortcut(model, model::find_linears(*model));
   return baked;
 }
 
@@ -298,12 +294,11 @@ void restore_recorded_pruning(model::BertForSequenceClassification& model, const
     if (is_global_l1(config.activation)) threshold = 0.0f;  // the checkpoint holds the calibrated one
     restored.push_back({linear, PruneTransform(mask, config.weight, config.activation, activation_seed, threshold)});
   }
-  bool needed_whole_input_before = any_needs_whole_input(linears);
   for (auto& [linear, transform] : restored) {
     linear->detach(PruneTransformImpl::kKind);
     attach_first(linear, transform.ptr());
   }
-  update_cls_shortcut(model, needed_whole_input_before, linears);
+  update_cls_shortcut(model, linears);
 }
 
 }  // namespace whittle::passes

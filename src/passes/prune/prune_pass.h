@@ -45,7 +45,8 @@ struct PruneCalibration {
 // the weights as it left them.
 //
 // Activation pruning, except global l1, makes each layer's mask depend on its
-// whole input, so the pass turns off the model's CLS-only last layer.
+// whole input, so the pass switches the model's [CLS]-only last layer to
+// LastLayerMode::cls_only_calibrated (unless it computes every position).
 // Global l1 activation pruning needs `calibration`: one forward pass over it
 // fixes a threshold on the magnitudes of all Linear inputs together.
 //
@@ -57,15 +58,15 @@ PruneReport prune_pass(model::BertForSequenceClassification& model, const PruneC
 // Measures the effective weights of every Linear (pruned or not).
 PruneReport measure_weight_sparsity(torch::nn::Module& root);
 
-// Detaches every prune transform (and turns the CLS-only shortcut back on);
-// returns how many there were.
+// Detaches every prune transform (and turns a calibrated [CLS]-only last
+// layer back into the plain one); returns how many there were.
 int64_t remove_pruning(model::BertForSequenceClassification& model);
 
 // For export to a plain checkpoint: weight = weight * mask for every pruned
 // Linear, then its prune transform is detached, so the masked weights are
 // exact zeros in the parameters. Activation pruning has no place in such a
 // checkpoint and is dropped. Returns the names of the layers baked. The model
-// overload also turns the CLS-only shortcut back on.
+// overload also turns a calibrated [CLS]-only last layer back into the plain one.
 std::vector<std::string> bake_pruning(torch::nn::Module& root);
 std::vector<std::string> bake_pruning(model::BertForSequenceClassification& model);
 

@@ -49,16 +49,58 @@ bool PruneTransformImpl::masks_depend_on_whole_input() const {
   return activation_->method == PruneMethod::random || activation_->scope == PruneScope::local;
 }
 
-float PruneTransformImpl::activation_threshold_for(const torch::Tensor& input) const {
+void PruneTransformImpl::set_input_statistic_mode(model::InputStatisticMode mode) {
+  if (mode != model::InputStatisticMode::replay) {
+    recorded_threshold_.reset();
+    recorded_random_mask_ = torch::Tensor();
+  }
+  statistic_mode_ = mode;
+}
+
+float PruneTransformImpl::activation_threshold_for(const torch::Tensor& input) {
   if (activation_->scope == PruneScope::global) return activation_threshold_.item<float>();
-  return magnitude_quantile(input, activation_->sparsity);
+  switch (statistic_mode_) {
+    case model::InputStatisticMode::compute:
+      return magnitude_quantile(input, activation_->sparsity);
+    case model::InputStatisticMode::record:
+      recorded_threshold_ = magnitude_quantile(input, activation_->sparsity);
+      return *recorded_threshold_;
+    case model::InputStatisticMode::replay:
+      if (!recorded_threshold_) throw Error("prune transform: replay of an activation threshold never recorded");
+      return *recorded_threshold_;
+  }
+  throw Error("prune transform: unknown input statistic mode");
+}
+
+torch::Tensor PruneTransformImpl::random_activation_mask_for(const torch::Tensor& input) {
+  if (statistic_mode_ != model::InputStatisticMode::replay) {
+    torch::Tensor mask = random_keep_mask(input.sizes(), activation_->sparsity, generator_);
+    if (statistic_mode_ == model::InputStatisticMode::record) recorded_random_mask_ = mask;
+    return mask;
+  }
+  const torch::Tensor& recorded = recorded_random_mask_;
+  if (!recorded.defined()) throw Error("prune transform: replay of a random activation mask never recorded");
+  bool leading_rows = input.dim() == recorded.dim() && input.dim() >= 2 && input.size(1) <= recorded.size(1);
+  for (int64_t d = 0; leading_rows && d < input.dim(); ++d) leading_rows = d == 1 || input.size(d) == recorded.size(d);
+  if (!leading_rows) {
+    throw Error("prune transform: replayed input " + c10::str(input.sizes()) +
+                " is not the leading rows of the recorded " + c10::str(recorded.sizes()));
+  }
+  return recorded.narrow(1, 0, input.size(1));
+}
+
+void PruneTransformImpl::record_input_statistic(const torch::Tensor& input) {
+  if (!prunes_activations()) return;
+  if (activation_->method == PruneMethod::random) {
+    random_activation_mask_for(input);
+  } else {
+    activation_threshold_for(input);
+  }
 }
 
 torch::Tensor PruneTransformImpl::transform_input(const torch::Tensor& input) {
   if (!prunes_activations()) return input;
-  if (activation_->method == PruneMethod::random) {
-    return input * random_keep_mask(input.sizes(), activation_->sparsity, generator_);
-  }
+  if (activation_->method == PruneMethod::random) return input * random_activation_mask_for(input);
   return mask_by_magnitude(input, activation_threshold_for(input));
 }
 

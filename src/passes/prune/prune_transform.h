@@ -20,6 +20,15 @@ namespace whittle::passes {
 //           random draw, by the quantile of its own magnitudes (local l1), or
 //           by the fixed calibrated threshold, the buffer
 //           "activation_threshold" (global l1).
+// A mask computed from the whole input (random, local l1) is an input
+// statistic in the model's sense (model::InputStatisticMode): recorded over
+// the whole input, the l1 threshold or the random mask is replayed for its
+// leading rows, so that BERT's [CLS]-only last layer masks the [CLS] row
+// exactly as the full computation does. Random masks are replayed too,
+// rather than drawn for the [CLS] row alone: that would be a mask of the same
+// distribution, but it would leave the generator elsewhere than the full
+// computation leaves it, so even evaluation (where Mase draws random masks
+// as well) would change.
 // It must run before quantization, so that the quantizer sees the masked
 // weight and input as in Mase (prune_pass puts it first).
 class PruneTransformImpl : public model::LinearTransformImpl {
@@ -39,6 +48,9 @@ class PruneTransformImpl : public model::LinearTransformImpl {
   nlohmann::json describe() const override;
   torch::Tensor transform_input(const torch::Tensor& input) override;
   torch::Tensor transform_weight(const torch::Tensor& weight) override;
+  bool has_input_statistic() const override { return masks_depend_on_whole_input(); }
+  void set_input_statistic_mode(model::InputStatisticMode mode) override;
+  void record_input_statistic(const torch::Tensor& input) override;  // no masking
 
   const std::optional<PruneSettings>& weight_settings() const { return weight_; }
   const std::optional<PruneSettings>& activation_settings() const { return activation_; }
@@ -50,7 +62,8 @@ class PruneTransformImpl : public model::LinearTransformImpl {
 
  private:
   bool prunes_activations() const;
-  float activation_threshold_for(const torch::Tensor& input) const;
+  float activation_threshold_for(const torch::Tensor& input);
+  torch::Tensor random_activation_mask_for(const torch::Tensor& input);
 
   std::optional<PruneSettings> weight_;
   std::optional<PruneSettings> activation_;
@@ -58,6 +71,9 @@ class PruneTransformImpl : public model::LinearTransformImpl {
   torch::Tensor weight_mask_;
   torch::Tensor activation_threshold_;  // 0-dim float32, global l1 only
   at::Generator generator_;
+  model::InputStatisticMode statistic_mode_ = model::InputStatisticMode::compute;
+  std::optional<float> recorded_threshold_;  // local l1
+  torch::Tensor recorded_random_mask_;       // random
 };
 TORCH_MODULE(PruneTransform);
 

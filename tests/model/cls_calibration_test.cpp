@@ -1,0 +1,193 @@
+#include <gtest/gtest.h>
+
+#include "model/bert.h"
+#include "model/classifier_io.h"
+#include "util/error.h"
+
+namespace whittle::model {
+namespace {
+
+BertConfig tiny_config() {
+  BertConfig config;
+  config.vocab_size = 100;
+  config.hidden_size = 16;
+  config.num_hidden_layers = 2;
+  config.num_attention_heads = 2;
+  config.intermediate_size = 32;
+  config.max_position_embeddings = 64;
+  return config;
+}
+
+// Subtracts the mean of its whole input: every row's result depends on all
+// rows, as activation pruning's quantile does. Counts its calls per mode.
+class MeanShiftImpl : public LinearTransformImpl {
+ public:
+  std::string kind() const override { return "test_mean_shift"; }
+  nlohmann::json describe() const override { return nlohmann::json::object(); }
+  bool has_input_statistic() const override { return true; }
+  void set_input_statistic_mode(InputStatisticMode mode) override {
+    if (mode != InputStatisticMode::replay) recorded.reset();
+    this->mode = mode;
+  }
+  torch::Tensor transform_input(const torch::Tensor& input) override {
+    ++calls[static_cast<int>(mode)];
+    if (fail_in_replay && mode == InputStatisticMode::replay) throw Error("test failure in replay");
+    float mean = 0.0f;
+    if (mode == InputStatisticMode::replay) {
+      mean = recorded.value();
+    } else {
+      mean = input.detach().mean().item<float>();
+      if (mode == InputStatisticMode::record) recorded = mean;
+    }
+    return shift ? input - mean : input;
+  }
+
+  bool shift = true;  // false: the statistic is computed but changes nothing
+  bool fail_in_replay = false;
+  InputStatisticMode mode = InputStatisticMode::compute;
+  std::optional<float> recorded;
+  int calls[3] = {0, 0, 0};
+};
+TORCH_MODULE(MeanShift);
+
+struct Batch {
+  torch::Tensor ids, mask;
+};
+
+// Right-padded: example 1 is shorter than the others.
+Batch padded_batch() {
+  torch::manual_seed(3);
+  Batch batch{torch::randint(5, 100, {3, 12}, torch::kInt64), torch::ones({3, 12}, torch::kInt64)};
+  batch.mask[1].narrow(0, 7, 5).zero_();
+  return batch;
+}
+
+std::vector<MeanShift> shift_every_linear(BertForSequenceClassification& model) {
+  std::vector<MeanShift> shifts;
+  for (auto& [name, linear] : find_linears(*model)) {
+    shifts.emplace_back();
+    linear->attach(shifts.back().ptr());
+  }
+  return shifts;
+}
+
+// In evaluation mode; `with_gradients` takes the record-and-replay path of
+// the calibrated shortcut, without them it runs the layer over every position.
+torch::Tensor eval_logits(BertForSequenceClassification& model, const Batch& batch, LastLayerMode mode,
+                          bool with_gradients = false) {
+  torch::AutoGradMode grad_mode(with_gradients);
+  model->eval();
+  model->set_last_layer_mode(mode);
+  return model->forward(batch.ids, batch.mask).detach();
+}
+
+TEST(ClsCalibration, GivesTheFullComputationsLogitsWhenTransformsUseTheWholeInput) {
+  auto model = new_classifier(tiny_config(), 2);
+  auto shifts = shift_every_linear(model);
+  Batch batch = padded_batch();
+  torch::Tensor full = eval_logits(model, batch, LastLayerMode::full);
+  EXPECT_TRUE(torch::equal(eval_logits(model, batch, LastLayerMode::cls_only_calibrated), full));
+  // Replayed: products over the [CLS] row alone may round differently.
+  torch::Tensor replayed = eval_logits(model, batch, LastLayerMode::cls_only_calibrated, true);
+  EXPECT_TRUE(torch::allclose(replayed, full, 1e-5, 1e-6)) << replayed << full;
+
+  // The statistic matters: without the shifts the logits are others.
+  for (auto& shift : shifts) shift->shift = false;
+  EXPECT_FALSE(torch::allclose(eval_logits(model, batch, LastLayerMode::full), full));
+  // The plain shortcut would shift the [CLS] row by its own mean.
+  EXPECT_THROW(eval_logits(model, batch, LastLayerMode::cls_only), Error);
+  for (auto& [name, linear] : find_linears(*model)) linear->detach("test_mean_shift");
+  EXPECT_NO_THROW(eval_logits(model, batch, LastLayerMode::cls_only));
+}
+
+TEST(ClsCalibration, WithoutGradientsRunsTheLayerOverEveryPosition) {
+  auto model = new_classifier(tiny_config(), 2);
+  auto shifts = shift_every_linear(model);
+  eval_logits(model, padded_batch(), LastLayerMode::cls_only_calibrated);
+  for (auto& shift : shifts) EXPECT_EQ(shift->calls[0], 1);  // compute mode, once each
+}
+
+TEST(ClsCalibration, RecordsOnlyWhereTheClsRowSeesPartOfItsInput) {
+  auto model = new_classifier(tiny_config(), 2);
+  auto shifts = shift_every_linear(model);
+  eval_logits(model, padded_batch(), LastLayerMode::cls_only_calibrated, true);
+  std::map<std::string, std::array<int, 3>> calls;
+  size_t i = 0;
+  for (auto& [name, linear] : find_linears(*model)) {
+    calls[name] = {shifts[i]->calls[0], shifts[i]->calls[1], shifts[i]->calls[2]};
+    EXPECT_EQ(shifts[i]->mode, InputStatisticMode::compute) << name;  // reset after the pass
+    EXPECT_FALSE(shifts[i]->recorded) << name;
+    ++i;
+  }
+  using Calls = std::array<int, 3>;  // compute, record, replay
+  EXPECT_EQ(calls["bert.encoder.layer.0.attention.self.query"], (Calls{1, 0, 0}));
+  EXPECT_EQ(calls["bert.encoder.layer.1.attention.self.key"], (Calls{1, 0, 0}));  // every position, once
+  EXPECT_EQ(calls["bert.encoder.layer.1.attention.self.value"], (Calls{1, 0, 0}));
+  EXPECT_EQ(calls["bert.encoder.layer.1.attention.self.query"], (Calls{0, 1, 1}));
+  EXPECT_EQ(calls["bert.encoder.layer.1.attention.output.dense"], (Calls{0, 1, 1}));
+  EXPECT_EQ(calls["bert.encoder.layer.1.intermediate.dense"], (Calls{0, 1, 1}));
+  EXPECT_EQ(calls["bert.encoder.layer.1.output.dense"], (Calls{0, 1, 1}));
+  EXPECT_EQ(calls["bert.pooler.dense"], (Calls{1, 0, 0}));
+  EXPECT_EQ(calls["classifier"], (Calls{1, 0, 0}));
+}
+
+TEST(ClsCalibration, ResetsTheModesWhenThePassThrows) {
+  auto model = new_classifier(tiny_config(), 2);
+  auto shifts = shift_every_linear(model);
+  auto& query = shifts[6];  // layer 1's query: 6 Linears per layer
+  ASSERT_EQ(find_linears(*model)[6].first, "bert.encoder.layer.1.attention.self.query");
+  query->fail_in_replay = true;
+  EXPECT_THROW(eval_logits(model, padded_batch(), LastLayerMode::cls_only_calibrated, true), Error);
+  for (auto& shift : shifts) EXPECT_EQ(shift->mode, InputStatisticMode::compute);
+}
+
+TEST(ClsCalibration, TrainingDrawsTheSameDropoutSeedsAsThePlainShortcut) {
+  // A statistic that changes nothing: any difference from the plain
+  // shortcut would come from the calibration pass disturbing the dropout
+  // seeds or the gradients.
+  Batch batch = padded_batch();
+  torch::Tensor labels = torch::tensor({0, 1, 1}, torch::kInt64);
+  auto plain = new_classifier(tiny_config(), 4);
+  auto calibrated = new_classifier(tiny_config(), 4);
+  for (auto& shift : shift_every_linear(calibrated)) shift->shift = false;
+  plain->set_last_layer_mode(LastLayerMode::cls_only);
+  calibrated->set_last_layer_mode(LastLayerMode::cls_only_calibrated);
+  for (int step = 0; step < 2; ++step) {  // the second step starts from the seed stream the first left
+    std::vector<torch::Tensor> logits;
+    for (auto* model : {&plain, &calibrated}) {
+      (*model)->train();
+      (*model)->zero_grad();
+      logits.push_back((*model)->forward(batch.ids, batch.mask));
+      torch::cross_entropy_loss(logits.back(), labels).backward();
+    }
+    EXPECT_TRUE(torch::equal(logits[0], logits[1])) << step;
+    auto plain_parameters = plain->named_parameters();
+    for (const auto& item : calibrated->named_parameters()) {
+      const torch::Tensor& expected = plain_parameters[item.key()].grad();
+      ASSERT_EQ(item.value().grad().defined(), expected.defined()) << item.key();
+      if (expected.defined()) EXPECT_TRUE(torch::equal(item.value().grad(), expected)) << item.key();
+    }
+  }
+}
+
+TEST(ClsCalibration, LegacyFlagMapsOntoTheModes) {
+  auto model = new_classifier(tiny_config(), 0);
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+  model->set_cls_only_last_layer(false);
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::full);
+  EXPECT_FALSE(model->cls_only_last_layer());
+  model->set_last_layer_mode(LastLayerMode::cls_only_calibrated);
+  EXPECT_TRUE(model->cls_only_last_layer());
+  model->set_cls_only_last_layer(true);
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+}
+
+TEST(ClsCalibration, WithoutStatisticsIsThePlainShortcut) {
+  auto model = new_classifier(tiny_config(), 1);
+  Batch batch = padded_batch();
+  torch::Tensor plain = eval_logits(model, batch, LastLayerMode::cls_only);
+  EXPECT_TRUE(torch::equal(eval_logits(model, batch, LastLayerMode::cls_only_calibrated), plain));
+}
+
+}  // namespace
+}  // namespace whittle::model
