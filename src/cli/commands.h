@@ -15,5 +15,9 @@ void register_prune_command(CLI::App& app);
 void register_sweep_command(CLI::App& app);
 void register_pretrain_command(CLI::App& app);
 void register_eval_mlm_command(CLI::App& app);
+void register_lora_command(CLI::App& app);
+void register_lab_command(CLI::App& app);
+void register_compile_command(CLI::App& app);
+void register_run_command(CLI::App& app);
 
 }  // namespace whittle::cli

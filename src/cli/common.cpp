@@ -49,6 +49,14 @@ data::TokenizedDataset load_split(const DataOptions& options, data::Split split,
   return dataset;
 }
 
+nlohmann::json describe_data(const DataOptions& data, int64_t train_limit, int64_t test_limit) {
+  return {{"source", fs::absolute(data.source).lexically_normal().string()},
+          {"train_limit", train_limit},
+          {"test_limit", test_limit},
+          {"max_length", data.max_length},
+          {"seed", data.seed}};
+}
+
 void require_positive(const std::string& name, double value) {
   if (!(value > 0)) throw Error(name + " must be positive, got " + std::to_string(value));
 }

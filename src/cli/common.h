@@ -4,6 +4,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "data/imdb.h"
 #include "data/tokenized.h"
@@ -35,6 +36,10 @@ std::filesystem::path resolve_tokenizer_dir(const DataOptions& options, const st
 // tokenizes it through the on-disk cache, logging what it does to stderr.
 data::TokenizedDataset load_split(const DataOptions& options, data::Split split, int64_t limit,
                                   const text::Tokenizer& tokenizer);
+
+// What a sweep's results were measured on; part of its signature, so that
+// results on other data never mix in.
+nlohmann::json describe_data(const DataOptions& data, int64_t train_limit, int64_t test_limit);
 
 // Validators for CLI11 options.
 void require_positive(const std::string& name, double value);

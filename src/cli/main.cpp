@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   whittle::cli::register_sweep_command(app);
   whittle::cli::register_pretrain_command(app);
   whittle::cli::register_eval_mlm_command(app);
+  whittle::cli::register_lora_command(app);
+  whittle::cli::register_lab_command(app);
+  whittle::cli::register_compile_command(app);
+  whittle::cli::register_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -25,14 +25,6 @@ struct QuantSweepArguments {
   TrainFlags qat;
 };
 
-nlohmann::json describe_data(const DataOptions& data, int64_t train_limit, int64_t test_limit) {
-  return {{"source", std::filesystem::absolute(data.source).lexically_normal().string()},
-          {"train_limit", train_limit},
-          {"test_limit", test_limit},
-          {"max_length", data.max_length},
-          {"seed", data.seed}};
-}
-
 void run_quant_sweep(const QuantSweepArguments& arguments) {
   arguments.data.validate();
   experiments::QuantSweepOptions options;

@@ -33,15 +33,6 @@ json toml_to_json(const toml::node& node) {
   return text.str();
 }
 
-json read_toml(const std::filesystem::path& path) {
-  try {
-    return toml_to_json(toml::parse(read_file(path), path.string()));
-  } catch (const toml::parse_error& error) {
-    const auto& begin = error.source().begin;
-    throw Error(path.string() + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column) +
-                ": invalid TOML: " + std::string(error.description()));
-  }
-}
 
 json read_json(const std::filesystem::path& path) {
   try {
@@ -53,11 +44,21 @@ json read_json(const std::filesystem::path& path) {
 
 }  // namespace
 
+json parse_toml(const std::string& text, const std::string& origin) {
+  try {
+    return toml_to_json(toml::parse(text, origin));
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    throw Error(origin + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column) +
+                ": invalid TOML: " + std::string(error.description()));
+  }
+}
+
 json read_config_file(const std::filesystem::path& path, const std::string& what) {
   if (!std::filesystem::is_regular_file(path)) throw Error(what + " not found: " + path.string());
   std::string extension = path.extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (extension == ".toml") return read_toml(path);
+  if (extension == ".toml") return parse_toml(read_file(path), path.string());
   if (extension == ".json") return read_json(path);
   throw Error(what + " must be a .toml or .json file: " + path.string());
 }

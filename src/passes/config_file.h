@@ -12,4 +12,7 @@ namespace whittle::passes {
 // throws whittle::Error with the file (and line:column for TOML).
 nlohmann::json read_config_file(const std::filesystem::path& path, const std::string& what);
 
+// Parses TOML text (a whole document) into JSON; `origin` names it in errors.
+nlohmann::json parse_toml(const std::string& text, const std::string& origin);
+
 }  // namespace whittle::passes

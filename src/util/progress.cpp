@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 #include <ostream>
 
 namespace whittle {
@@ -28,7 +29,8 @@ Progress::Progress(std::string label, int64_t total_steps, std::ostream& out)
     : label_(std::move(label)),
       total_(total_steps),
       out_(out),
-      terminal_(::isatty(STDERR_FILENO) != 0),
+      // Redrawing in place suits a terminal only; a log file (or a tee to one) gets whole lines.
+      terminal_(&out == &std::cerr && ::isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 

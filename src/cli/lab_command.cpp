@@ -1,0 +1,96 @@
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "experiments/lab_config.h"
+#include "experiments/lab_pipeline.h"
+#include "text/tokenizer.h"
+#include "util/error.h"
+#include "util/tee_stream.h"
+
+namespace whittle::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct LabArguments {
+  std::string config;
+  std::string profile;
+  std::string out;
+  std::string data;
+  std::string base;
+  std::vector<std::string> overrides;
+  std::string cache_dir;
+};
+
+fs::path default_lab_config() { return assets_dir().parent_path() / "configs" / "lab1.toml"; }
+
+// The overrides the command's own flags stand for, applied after --set ones.
+std::vector<std::string> flag_overrides(const LabArguments& arguments) {
+  std::vector<std::string> overrides = arguments.overrides;
+  auto quoted = [](const std::string& path) { return nlohmann::json(fs::absolute(path).string()).dump(); };
+  if (!arguments.data.empty()) overrides.push_back("data.source=" + quoted(arguments.data));
+  if (!arguments.base.empty()) overrides.push_back("base.model=" + quoted(arguments.base));
+  return overrides;
+}
+
+DataOptions data_options(const experiments::LabConfig& config, const std::string& cache_dir) {
+  DataOptions data;
+  data.source = config.data.source.empty() ? (assets_dir() / "imdb-sample.tar.gz").string() : config.data.source.string();
+  data.max_length = config.data.max_length;
+  data.seed = config.data.seed;
+  data.cache_dir = cache_dir;
+  data.validate();
+  return data;
+}
+
+void run_lab(const LabArguments& arguments) {
+  fs::path config_path = arguments.config.empty() ? default_lab_config() : fs::path(arguments.config);
+  auto config = experiments::load_lab_config(config_path, arguments.profile, flag_overrides(arguments));
+  fs::path run_dir = arguments.out.empty() ? fs::path("runs") / ("lab-" + (config.profile.empty() ? "default" : config.profile))
+                                           : fs::path(arguments.out);
+  fs::create_directories(run_dir);
+  std::ofstream log_file(run_dir / "lab.log", std::ios::app);
+  if (!log_file) throw Error("cannot write the log file " + (run_dir / "lab.log").string());
+  TeeStream log(std::cerr, log_file);
+  log << "whittle lab: " << config.title << " (config " << config_path.string()
+      << (config.profile.empty() ? "" : ", profile " + config.profile) << ") → " << run_dir.string() << "\n";
+
+  DataOptions data = data_options(config, arguments.cache_dir);
+  fs::path tokenizer_dir = resolve_tokenizer_dir(data, config.base.model);
+  text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
+  auto train_set = load_split(data, data::Split::train, config.data.train_limit, tokenizer);
+  auto test_set = load_split(data, data::Split::test, config.data.test_limit, tokenizer);
+  experiments::LabInputs inputs{train_set, test_set, tokenizer_dir,
+                                describe_data(data, config.data.train_limit, config.data.test_limit)};
+  auto outcome = experiments::run_lab(config, inputs, run_dir, log);
+  log << "report: " << outcome.report_markdown.string() << " and " << outcome.report_html.string() << "\n";
+  std::cout << nlohmann::json({{"run", run_dir.string()},
+                               {"report", outcome.report_markdown.string()},
+                               {"report_html", outcome.report_html.string()},
+                               {"stages", outcome.stages}})
+                   .dump()
+            << std::endl;
+}
+
+}  // namespace
+
+void register_lab_command(CLI::App& app) {
+  auto arguments = std::make_shared<LabArguments>();
+  CLI::App* command = app.add_subcommand(
+      "lab",
+      "the whole lab in one resumable run: base model, LoRA, quantization sweep, best QAT model, pruning sweep, report");
+  command->add_option("--config", arguments->config, "lab config (TOML or JSON); default: the shipped configs/lab1.toml");
+  command->add_option("--profile", arguments->profile, "a [profiles.NAME] section of the config, e.g. quick or full");
+  command->add_option("--out", arguments->out, "run directory (default runs/lab-PROFILE); a killed run resumes there");
+  command->add_option("--data", arguments->data, "IMDb: aclImdb_v1.tar.gz or the aclImdb folder (sets data.source)");
+  command->add_option("--base", arguments->base, "base checkpoint directory, e.g. a Hugging Face BERT (sets base.model)");
+  command->add_option("--set", arguments->overrides, "override one config key: KEY=VALUE in TOML syntax, e.g. "
+                                                     "--set quantize.widths=[4,8] (repeatable)");
+  command->add_option("--cache-dir", arguments->cache_dir, "where tokenized datasets are cached");
+  command->callback([arguments] { run_lab(*arguments); });
+}
+
+}  // namespace whittle::cli

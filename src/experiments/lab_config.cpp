@@ -1,0 +1,190 @@
+#include "experiments/lab_config.h"
+
+#include "passes/config_file.h"
+#include "passes/lora/lora_config.h"
+#include "passes/prune/prune_config.h"
+#include "passes/quantize/fixed_point.h"
+#include "util/config_table.h"
+#include "util/error.h"
+
+namespace whittle::experiments {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// "quantize.widths=[4, 8]" → {"quantize": {"widths": [4, 8]}} merged into `document`.
+void apply_override(json& document, const std::string& assignment) {
+  auto equals = assignment.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw Error("--set " + assignment + ": expected KEY=VALUE, e.g. quantize.widths=[4,8]");
+  }
+  std::string key = assignment.substr(0, equals);
+  std::string text = assignment.substr(equals + 1);
+  json value;
+  try {
+    value = passes::parse_toml("value = " + text, "--set").at("value");
+  } catch (const Error&) {
+    value = text;  // a bare word: a string, as a shell user would expect
+  }
+  json* slot = &document;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = key.find('.', start);
+    std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw Error("--set " + assignment + ": empty key part in \"" + key + "\"");
+    if (slot->is_null()) *slot = json::object();  // a table the file leaves out
+    if (!slot->is_object()) throw Error("--set " + assignment + ": " + key.substr(0, start - 1) + " is not a table");
+    slot = &(*slot)[part];
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  *slot = value;
+}
+
+json select_profile(json& document, const std::string& profile, const std::string& origin) {
+  json profiles = document.contains("profiles") ? document["profiles"] : json::object();
+  document.erase("profiles");
+  if (profile.empty()) return document;
+  if (!profiles.is_object() || !profiles.contains(profile)) {
+    std::string known;
+    if (profiles.is_object()) {
+      for (const auto& [name, value] : profiles.items()) known += (known.empty() ? "" : ", ") + name;
+    }
+    throw Error(origin + ": no profile \"" + profile + "\" (profiles here: " + (known.empty() ? "none" : known) + ")");
+  }
+  document.merge_patch(profiles[profile]);
+  return document;
+}
+
+train::TrainOptions read_training(const ConfigTable& table, train::TrainOptions options, uint64_t seed) {
+  table.allow_only({"epochs", "batch_size", "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm"});
+  options.epochs = table.integer("epochs", options.epochs);
+  options.batch_size = table.integer("batch_size", options.batch_size);
+  options.learning_rate = table.number("learning_rate", options.learning_rate);
+  options.weight_decay = table.number("weight_decay", options.weight_decay);
+  options.warmup_ratio = table.number("warmup_ratio", options.warmup_ratio);
+  options.max_grad_norm = table.number("max_grad_norm", options.max_grad_norm);
+  options.seed = seed;
+  try {
+    options.validate();
+  } catch (const Error& error) {
+    throw Error(table.origin() + ": " + error.what());
+  }
+  return options;
+}
+
+fs::path resolve_path(const std::string& text, const fs::path& base_dir) {
+  if (text.empty()) return {};
+  fs::path path(text);
+  return path.is_absolute() ? path : (base_dir / path).lexically_normal();
+}
+
+LabDataConfig read_data(const ConfigTable& table, const fs::path& base_dir) {
+  table.allow_only({"source", "source_required", "max_length", "train_limit", "test_limit", "seed"});
+  LabDataConfig data;
+  data.source = resolve_path(table.string("source", ""), base_dir);
+  data.source_required = table.boolean("source_required", false);
+  if (data.source_required && data.source.empty()) {
+    throw table.error("source", "is empty, but this profile needs the full IMDb dataset: give --data PATH to "
+                                "aclImdb_v1.tar.gz or the aclImdb folder");
+  }
+  data.max_length = table.integer("max_length", data.max_length);
+  data.train_limit = table.integer("train_limit", 0);
+  data.test_limit = table.integer("test_limit", 0);
+  int64_t seed = table.integer("seed", 0);
+  if (data.max_length < 3) throw table.error("max_length", "must be at least 3, got " + std::to_string(data.max_length));
+  if (data.train_limit < 0) throw table.error("train_limit", "must not be negative");
+  if (data.test_limit < 0) throw table.error("test_limit", "must not be negative");
+  if (seed < 0) throw table.error("seed", "must not be negative");
+  data.seed = static_cast<uint64_t>(seed);
+  return data;
+}
+
+LabBaseConfig read_base(const ConfigTable& table, const fs::path& base_dir, uint64_t seed) {
+  table.allow_only({"model", "config", "finetune", "training"});
+  LabBaseConfig base;
+  base.model = resolve_path(table.string("model", ""), base_dir);
+  base.config = resolve_path(table.string("config", ""), base_dir);
+  base.finetune = table.boolean("finetune", base.model.empty());
+  if (base.model.empty() && !base.finetune) {
+    throw table.error("finetune", "must be true when base.model is empty: a random initialisation has to be trained");
+  }
+  if (!base.model.empty() && !base.config.empty()) {
+    throw table.error("config", "is for a random initialisation; base.model names a checkpoint already");
+  }
+  base.finetune_options = read_training(table.table("training"), train::hugging_face_trainer_defaults(), seed);
+  return base;
+}
+
+LabLoraConfig read_lora(const ConfigTable& table, const json& raw, uint64_t seed) {
+  LabLoraConfig lora;
+  lora.enabled = table.boolean("enabled", true);
+  lora.training = read_training(table.table("training"), train::hugging_face_trainer_defaults(), seed);
+  lora.adapter = raw.is_object() ? raw : json::object();  // the LoRA pass checks its own keys
+  lora.adapter.erase("enabled");
+  lora.adapter.erase("training");
+  passes::parse_lora_config(lora.adapter, table.origin() + ": lora");  // fail now, not after hours of earlier stages
+  return lora;
+}
+
+}  // namespace
+
+LabConfig parse_lab_config(json document, const std::string& origin, const fs::path& base_dir,
+                           const std::string& profile, const std::vector<std::string>& overrides) {
+  if (!document.is_object()) throw Error(origin + ": the lab config must be a table");
+  document = select_profile(document, profile, origin);
+  for (const auto& assignment : overrides) apply_override(document, assignment);
+
+  ConfigTable root(document, origin);
+  root.allow_only({"title", "data", "base", "lora", "quantize", "prune", "eval"});
+  LabConfig config;
+  config.profile = profile;
+  config.resolved = document;
+  config.title = root.string("title", "whittle lab");
+  config.data = read_data(root.table("data"), base_dir);
+  uint64_t seed = config.data.seed;
+  config.base = read_base(root.table("base"), base_dir, seed);
+  config.lora = read_lora(root.table("lora"), document.value("lora", json::object()), seed);
+
+  ConfigTable quantize = root.table("quantize");
+  quantize.allow_only({"widths", "training"});
+  config.quant_widths = quantize.integers("widths", {4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32});
+  if (config.quant_widths.empty()) throw quantize.error("widths", "must name at least one width");
+  for (int64_t width : config.quant_widths) {
+    try {
+      passes::validate_fixed_point_format({width, width / 2});
+    } catch (const Error& error) {
+      throw quantize.error("widths", std::string("holds an impossible width: ") + error.what());
+    }
+  }
+  config.qat = read_training(quantize.table("training"), train::hugging_face_trainer_defaults(), seed);
+
+  ConfigTable prune = root.table("prune");
+  prune.allow_only({"sparsities", "methods", "activations", "training"});
+  config.sparsities = prune.numbers("sparsities", {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9});
+  config.prune_methods = prune.strings("methods", {"random", "l1-norm"});
+  config.prune_activations = prune.boolean("activations", true);
+  if (config.sparsities.empty()) throw prune.error("sparsities", "must name at least one sparsity");
+  if (config.prune_methods.empty()) throw prune.error("methods", "must name at least one method");
+  for (const auto& method : config.prune_methods) passes::parse_prune_method(method, origin + ": prune.methods");
+  for (double sparsity : config.sparsities) {
+    if (!(sparsity >= 0.0 && sparsity < 1.0)) {
+      throw prune.error("sparsities", "must lie in [0, 1), got " + std::to_string(sparsity));
+    }
+  }
+  config.prune_finetune = read_training(prune.table("training"), train::hugging_face_trainer_defaults(), seed);
+
+  ConfigTable eval = root.table("eval");
+  eval.allow_only({"batch_size"});
+  config.eval_batch_size = eval.integer("batch_size", 32);
+  if (config.eval_batch_size < 1) throw eval.error("batch_size", "must be at least 1");
+  return config;
+}
+
+LabConfig load_lab_config(const fs::path& path, const std::string& profile, const std::vector<std::string>& overrides) {
+  json document = passes::read_config_file(path, "lab config");
+  return parse_lab_config(std::move(document), path.string(), fs::absolute(path).parent_path(), profile, overrides);
+}
+
+}  // namespace whittle::experiments

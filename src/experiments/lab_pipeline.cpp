@@ -1,0 +1,205 @@
+#include "experiments/lab_pipeline.h"
+
+#include <chrono>
+#include <functional>
+#include <ostream>
+
+#include "experiments/compressed_model.h"
+#include "experiments/lab_report_writer.h"
+#include "experiments/lora_training.h"
+#include "experiments/prune_sweep.h"
+#include "experiments/quant_sweep.h"
+#include "experiments/stage_book.h"
+#include "experiments/train_with_evaluation.h"
+#include "model/bert_config.h"
+#include "model/classifier_io.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace whittle::experiments {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Where each stage leaves its model, known before the stage runs so that a
+// resumed run finds the outputs of the stages it skips.
+struct LabPaths {
+  fs::path run;
+  const LabConfig& config;
+
+  fs::path base_model() const { return config.base.finetune ? run / "base" / "model" : config.base.model; }
+  fs::path lora_model() const { return config.lora.enabled ? run / "lora" / "model" : base_model(); }
+  fs::path quantize_dir() const { return run / "quantize"; }
+  fs::path best_qat_model() const { return quantize_dir() / "models" / "best-qat"; }
+  fs::path prune_dir() const { return run / "prune"; }
+};
+
+struct Stage {
+  std::string name;
+  std::string description;
+  double work;  // estimated cost in token-forward passes, for the ETA
+  std::function<json()> run;
+};
+
+// Training a token costs about three forward passes (forward, backward of
+// activations and of weights); evaluation one.
+double training_work(const LabInputs& inputs, const train::TrainOptions& options) {
+  return static_cast<double>(options.epochs) *
+         (3.0 * static_cast<double>(inputs.train_set.total_tokens()) + static_cast<double>(inputs.test_set.total_tokens()));
+}
+
+train::EvalOptions eval_options(const LabConfig& config) { return {config.eval_batch_size, 32}; }
+
+json base_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
+  model::BertForSequenceClassification model{nullptr};
+  json notes = {{"lab_base", {{"training", to_json(config.base.finetune_options)}}}};
+  if (config.base.model.empty()) {
+    if (config.base.config.empty()) throw Error("base.config must name a config.json for a random initialisation");
+    model = model::new_classifier(model::load_bert_config(config.base.config), config.base.finetune_options.seed);
+    notes["lab_base"]["from"] = "random initialisation of " + config.base.config.string();
+    log << "base: random initialisation of " << config.base.config.string() << "\n";
+  } else {
+    model = load_compressed(config.base.model, config.base.finetune_options.seed).model;
+    notes["lab_base"]["from"] = config.base.model.string();
+    log << "base: fine-tuning " << config.base.model.string() << "\n";
+  }
+  auto outcome = train_with_evaluation(model, inputs.train_set, inputs.test_set, config.base.finetune_options,
+                                       eval_options(config), log);
+  model::assign_tensors(*model, outcome.best_state, {});
+  notes["lab_base"]["epochs"] = outcome.epochs;
+  save_compressed(paths.base_model(), model, notes, inputs.tokenizer_dir);
+  return {{"model", paths.base_model().string()}, {"accuracy", outcome.best_accuracy}, {"epochs", outcome.epochs}};
+}
+
+json lora_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
+  LoraTrainingRequest request{paths.base_model(), config.lora.adapter, "lora", config.lora.training, eval_options(config)};
+  return train_lora_and_fuse(request, inputs.train_set, inputs.test_set, paths.lora_model(), inputs.tokenizer_dir, log);
+}
+
+json quantize_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
+  QuantSweepOptions options;
+  options.base_model = paths.lora_model();
+  options.out_dir = paths.quantize_dir();
+  options.tokenizer_dir = inputs.tokenizer_dir;
+  options.widths = config.quant_widths;
+  options.qat = config.qat;
+  options.eval = eval_options(config);
+  options.data_description = inputs.data_description;
+  auto summary = run_quant_sweep(options, inputs.train_set, inputs.test_set, log);
+  return {{"baseline_accuracy", summary.baseline_accuracy},
+          {"best_qat_width", summary.best_qat_width},
+          {"best_qat_accuracy", summary.best_qat_accuracy},
+          {"best_qat_model", summary.best_qat_model.string()}};
+}
+
+json prune_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
+  if (!fs::exists(paths.best_qat_model())) {
+    throw Error("the pruning stage starts from the best QAT model, " + paths.best_qat_model().string() +
+                ", which is missing: rerun the quantize stage (delete its entry in stages.json)");
+  }
+  PruneSweepOptions options;
+  options.base_model = paths.best_qat_model();
+  options.out_dir = paths.prune_dir();
+  options.sparsities = config.sparsities;
+  options.methods = config.prune_methods;
+  options.prune_activations = config.prune_activations;
+  options.finetune = config.prune_finetune;
+  options.eval = eval_options(config);
+  options.data_description = inputs.data_description;
+  run_prune_sweep(options, inputs.train_set, inputs.test_set, log);
+  return {{"results", (paths.prune_dir() / "results.json").string()}};
+}
+
+std::vector<Stage> lab_stages(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths,
+                              StageBook& book, std::ostream& log) {
+  double test = static_cast<double>(inputs.test_set.total_tokens());
+  double widths = static_cast<double>(config.quant_widths.size());
+  double prune_points = static_cast<double>(config.sparsities.size() * config.prune_methods.size());
+  // Pruned models cannot skip the last layer's non-[CLS] rows: about twice the work.
+  double prune_factor = config.prune_activations ? 2.0 : 1.0;
+  std::vector<Stage> stages;
+  if (config.base.finetune) {
+    stages.push_back({"base", "fine-tune the base model", training_work(inputs, config.base.finetune_options),
+                      [&] { return base_stage(config, inputs, paths, log); }});
+  }
+  if (config.lora.enabled) {
+    stages.push_back({"lora", "LoRA fine-tuning, then fusion", training_work(inputs, config.lora.training),
+                      [&] { return lora_stage(config, inputs, paths, log); }});
+  }
+  stages.push_back({"quantize", "PTQ and QAT sweep", test * (1 + widths) + widths * training_work(inputs, config.qat),
+                    [&] { return quantize_stage(config, inputs, paths, log); }});
+  stages.push_back({"prune", "random and L1-norm pruning sweep",
+                    prune_points * prune_factor * (test + training_work(inputs, config.prune_finetune)),
+                    [&] { return prune_stage(config, inputs, paths, log); }});
+  stages.push_back({"report", "report.md, report.html, size figure", 0.0, [&] {
+                      return write_lab_report(config, paths.run, book.entries(), log);
+                    }});
+  return stages;
+}
+
+// A run directory belongs to one config: resuming it with another would mix results.
+void claim_run_directory(const fs::path& run_dir, const LabConfig& config) {
+  fs::create_directories(run_dir);
+  fs::path recorded_path = run_dir / "lab-config.json";
+  json identity = {{"profile", config.profile}, {"config", config.resolved}};
+  if (fs::exists(recorded_path)) {
+    json recorded = json::parse(read_file(recorded_path), nullptr, false);
+    if (recorded != identity) {
+      std::string differing;
+      for (const auto& [key, value] : identity["config"].items()) {
+        if (!recorded.is_object() || recorded.value("config", json::object()).value(key, json()) != value) {
+          differing += (differing.empty() ? "" : ", ") + key;
+        }
+      }
+      if (recorded.is_object() && recorded.value("profile", "") != config.profile) differing += " profile";
+      throw Error(run_dir.string() + " holds a lab run with another config (differs in: " +
+                  (differing.empty() ? "unknown" : differing) + "); choose another --out, or delete it to start over");
+    }
+    return;
+  }
+  write_file_atomically(recorded_path, identity.dump(2) + "\n");
+}
+
+}  // namespace
+
+LabOutcome run_lab(const LabConfig& config, const LabInputs& inputs, const fs::path& run_dir, std::ostream& log) {
+  claim_run_directory(run_dir, config);
+  StageBook book(run_dir / "stages.json");
+  LabPaths paths{run_dir, config};
+  std::vector<Stage> stages = lab_stages(config, inputs, paths, book, log);
+
+  double remaining_work = 0.0;
+  for (const auto& stage : stages) {
+    if (!book.done(stage.name) || stage.name == "report") remaining_work += stage.work;
+  }
+  double measured_seconds = 0.0, measured_work = 0.0;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const Stage& stage = stages[i];
+    std::string label = "[lab " + std::to_string(i + 1) + "/" + std::to_string(stages.size()) + "] " + stage.name;
+    // The report is cheap and reflects every stage, so it is always redrawn.
+    if (book.done(stage.name) && stage.name != "report") {
+      log << label << ": done in an earlier run, skipped\n";
+      continue;
+    }
+    std::string eta;
+    if (measured_work > 0.0) eta = ", lab ETA " + format_duration(measured_seconds / measured_work * remaining_work);
+    log << label << ": " << stage.description << eta << "\n";
+    auto start = std::chrono::steady_clock::now();
+    json summary = stage.run();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    book.record(stage.name, summary, seconds);
+    measured_seconds += seconds;
+    measured_work += stage.work;
+    remaining_work -= stage.work;
+    log << label << ": finished in " << format_duration(seconds) << "\n";
+  }
+  LabOutcome outcome;
+  outcome.stages = book.entries();
+  outcome.report_markdown = run_dir / "report.md";
+  outcome.report_html = run_dir / "report.html";
+  return outcome;
+}
+
+}  // namespace whittle::experiments

@@ -1,0 +1,146 @@
+#include "experiments/lab_report_writer.h"
+
+#include <ostream>
+#include <sstream>
+
+#include "experiments/compressed_model.h"
+#include "experiments/model_size.h"
+#include "passes/prune/prune_config.h"
+#include "passes/prune/prune_pass.h"
+#include "passes/quantize/quantize_config.h"
+#include "passes/quantize/quantize_pass.h"
+#include "report/lab_report.h"
+#include "report/sweep_results.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace whittle::experiments {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+report::ModelBits bits_of(model::BertForSequenceClassification model) {
+  ModelSize size = measure_model_size(model);
+  return {size.linear_bits(), size.total_bits()};
+}
+
+json read_results(const fs::path& sweep_dir) {
+  return json::parse(read_file(sweep_dir / "results.json"));
+}
+
+// Sizes follow from the passes alone, so they are measured by applying the
+// same passes (same seed, hence the same masks) to the model each sweep
+// started from.
+report::QuantSweepRows quant_rows(const fs::path& sweep_dir) {
+  json document = read_results(sweep_dir);
+  report::QuantSweepRows sweep = report::quant_rows_from_results(document);
+  const json& signature = document.at("signature");
+  fs::path base_model = signature.at("base_model").get<std::string>();
+  uint64_t seed = signature.at("qat").at("seed").get<uint64_t>();
+  if (!sweep.baseline_size) sweep.baseline_size = bits_of(load_compressed(base_model, seed).model);
+  for (auto& row : sweep.rows) {
+    if (row.size) continue;
+    auto model = load_compressed(base_model, seed).model;
+    passes::quantize_pass(model, passes::uniform_quantize_config(row.width, row.frac_width));
+    row.size = bits_of(model);
+  }
+  return sweep;
+}
+
+report::PruneSweepRows prune_rows(const fs::path& sweep_dir) {
+  json document = read_results(sweep_dir);
+  report::PruneSweepRows sweep = report::prune_rows_from_results(document);
+  const json& signature = document.at("signature");
+  fs::path base_model = signature.at("base_model").get<std::string>();
+  uint64_t seed = signature.at("finetune").at("seed").get<uint64_t>();
+  bool activations = signature.at("prune_activations").get<bool>();
+  for (auto& row : sweep.rows) {
+    if (row.size) continue;
+    auto model = load_compressed(base_model, seed).model;
+    auto config = passes::uniform_prune_config(row.sparsity, passes::parse_prune_method(row.method, "method"),
+                                               passes::PruneScope::local, activations);
+    passes::prune_pass(model, config, seed);
+    row.size = bits_of(model);
+  }
+  std::sort(sweep.rows.begin(), sweep.rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.method, a.sparsity) < std::tie(b.method, b.sparsity);
+  });
+  return sweep;
+}
+
+std::optional<report::LoraResult> lora_result(const json& stages) {
+  if (!stages.contains("lora")) return std::nullopt;
+  const json& summary = stages.at("lora").at("summary");
+  report::LoraResult lora;
+  const json& adapter = summary.at("lora");
+  std::ostringstream description;
+  description << "rank " << adapter.value("rank", 0) << ", alpha " << adapter.value("lora_alpha", 0.0)
+              << ", dropout " << adapter.value("lora_dropout", 0.0);
+  lora.description = description.str();
+  lora.accuracy_after = summary.at("accuracy").get<double>();
+  lora.trainable_parameters = summary.at("parameters").at("trainable_parameters").get<int64_t>();
+  lora.total_parameters = summary.at("parameters").at("total_parameters").get<int64_t>();
+  return lora;
+}
+
+std::vector<report::StageTiming> stage_timings(const json& stages) {
+  std::vector<report::StageTiming> timings;
+  for (const char* name : {"base", "lora", "quantize", "prune"}) {  // the pipeline's order
+    if (!stages.contains(name)) continue;
+    const json& entry = stages.at(name);
+    timings.push_back({name, entry.at("seconds").get<double>(), true, "finished " + entry.value("finished", "")});
+  }
+  return timings;
+}
+
+std::string describe_base(const LabConfig& config) {
+  if (config.base.model.empty()) return "BERT (" + config.base.config.string() + ") trained from a random initialisation";
+  return config.base.model.string() + (config.base.finetune ? ", fine-tuned on the labelled data" : "");
+}
+
+std::string describe_data(const LabConfig& config) {
+  std::string source = config.data.source.empty() ? "the IMDb sample shipped with whittle" : config.data.source.string();
+  std::ostringstream text;
+  text << "IMDb from " << source << ", inputs up to " << config.data.max_length << " tokens";
+  if (config.data.train_limit > 0) text << ", " << config.data.train_limit << " train reviews";
+  if (config.data.test_limit > 0) text << ", " << config.data.test_limit << " test reviews";
+  return text.str();
+}
+
+}  // namespace
+
+json write_lab_report(const LabConfig& config, const fs::path& run_dir, const json& stages, std::ostream& log) {
+  report::LabReport lab;
+  lab.title = config.title;
+  lab.model = describe_base(config);
+  lab.data = describe_data(config);
+  lab.lora = lora_result(stages);
+  if (fs::exists(run_dir / "quantize" / "results.json")) {
+    auto quantization = quant_rows(run_dir / "quantize");
+    lab.baseline_accuracy = quantization.baseline_accuracy;
+    lab.baseline_size = quantization.baseline_size;
+    lab.quantization = quantization.rows;
+    lab.figures.push_back({"Accuracy against fixed-point width", "quantize/quantization"});
+  }
+  if (fs::exists(run_dir / "prune" / "results.json")) {
+    lab.pruning = prune_rows(run_dir / "prune").rows;
+    lab.figures.push_back({"Accuracy against sparsity", "prune/pruning"});
+  }
+  lab.reference = report::mase_bert_tiny_reference();
+  lab.configs.push_back({"lab config (after profile and overrides)", "json", config.resolved.dump(2)});
+  lab.stages = stage_timings(stages);
+  lab.machine = report::describe_machine();
+  if (!lab.quantization.empty() || !lab.pruning.empty()) {
+    lab.figures.push_back(report::draw_size_figure(lab, run_dir / "size"));
+    lab.figures.back().base = "size";
+  }
+  lab.notes.push_back(
+      "Mase's published numbers start from Google's pretrained BERT-Tiny, whose weights cannot be obtained here; "
+      "whittle's base model is stated above.");
+  auto files = report::write_lab_report(lab, run_dir);
+  log << "report: " << files.markdown.string() << ", " << files.html.string() << "\n";
+  return {{"markdown", files.markdown.string()}, {"html", files.html.string()}};
+}
+
+}  // namespace whittle::experiments

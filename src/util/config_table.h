@@ -1,0 +1,54 @@
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace whittle {
+
+// "a table", "a string (\"x\")", ...: what a config value is, for messages.
+std::string describe_config_value(const nlohmann::json& value);
+
+// One table of a config file (parsed from TOML or JSON), read with types
+// checked and errors that say where: "configs/lab1.toml: lora.rank must be
+// a positive integer, got a string (\"six\")". A missing key takes the
+// default given by the caller; an unknown key is an error, so that typos
+// never pass silently.
+class ConfigTable {
+ public:
+  // `origin` names the file; `path` is the dotted path of this table ("" at the root).
+  ConfigTable(const nlohmann::json& value, std::string origin, std::string path = "");
+
+  // Throws naming the first key that is not one of `known`.
+  void allow_only(std::initializer_list<std::string_view> known) const;
+  bool has(const std::string& key) const;
+
+  std::string string(const std::string& key, const std::string& fallback) const;
+  int64_t integer(const std::string& key, int64_t fallback) const;
+  double number(const std::string& key, double fallback) const;
+  bool boolean(const std::string& key, bool fallback) const;
+  std::vector<int64_t> integers(const std::string& key, const std::vector<int64_t>& fallback) const;
+  std::vector<double> numbers(const std::string& key, const std::vector<double>& fallback) const;
+  std::vector<std::string> strings(const std::string& key, const std::vector<std::string>& fallback) const;
+  // A nested table; an empty one when the key is missing.
+  ConfigTable table(const std::string& key) const;
+
+  // An error about `key` of this table, with the file and the full dotted path.
+  Error error(const std::string& key, const std::string& problem) const;
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string full_path(const std::string& key) const;
+  const nlohmann::json* find(const std::string& key) const;
+
+  nlohmann::json value_;
+  std::string origin_;
+  std::string path_;
+};
+
+}  // namespace whittle

@@ -1,0 +1,117 @@
+// `whittle lab` end to end on the tiny fixtures: every stage runs, the report
+// is written, a second run skips every finished stage, and a run directory
+// refuses a different config.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_runner.h"
+
+namespace whittle::cli_testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A lab small enough for seconds: a 1-layer BERT of width 16 trained from a
+// random initialisation, two widths, one sparsity.
+std::string tiny_lab_config() {
+  return "title = \"tiny lab\"\n"
+         "[data]\nsource = \"" + imdb_fixture().string() + "\"\nmax_length = 64\n"
+         "[base]\nmodel = \"\"\nconfig = \"" + tiny_config_fixture().string() + "\"\n"
+         "[base.training]\nlearning_rate = 1e-3\nbatch_size = 4\n"
+         "[lora]\nrank = 2\n"
+         "[quantize]\nwidths = [4, 8]\n"
+         "[prune]\nsparsities = [0.5]\n"
+         "[profiles.smaller]\nquantize.widths = [8]\n";
+}
+
+std::vector<std::string> lab_arguments(const TempDir& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> arguments = {"lab",       "--config", (dir / "lab.toml").string(), "--out",
+                                        (dir / "run").string(), "--cache-dir", (dir / "cache").string()};
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  return arguments;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(LabCommand, RunsEveryStageThenSkipsThemOnResume) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(120)};
+  RunResult first = run_whittle(lab_arguments(dir), dir, generous);
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+
+  json stages = json::parse(read_text(dir / "run" / "stages.json"));
+  for (const char* stage : {"base", "lora", "quantize", "prune", "report"}) EXPECT_TRUE(stages.contains(stage)) << stage;
+  EXPECT_GT(stages.at("lora").at("summary").at("parameters").at("trainable_parameters").get<int64_t>(), 0);
+  EXPECT_EQ(stages.at("quantize").at("summary").at("best_qat_model").get<std::string>(),
+            (dir / "run" / "quantize" / "models" / "best-qat").string());
+  json prune = json::parse(read_text(dir / "run" / "prune" / "results.json"));
+  EXPECT_EQ(prune.at("points").size(), 3u);  // baseline, random/0.5, l1-norm/0.5
+
+  std::string markdown = read_text(dir / "run" / "report.md");
+  std::string html = read_text(dir / "run" / "report.html");
+  EXPECT_TRUE(contains(markdown, "tiny lab"));
+  EXPECT_TRUE(contains(html, "<svg"));
+  EXPECT_FALSE(contains(html, "src=\"http"));
+  for (const char* figure : {"quantize/quantization.png", "prune/pruning.png", "size.png"}) {
+    EXPECT_TRUE(fs::is_regular_file(dir / "run" / figure)) << figure;
+  }
+  EXPECT_TRUE(contains(read_text(dir / "run" / "lab.log"), "[lab 1/5] base"));
+
+  RunResult second = run_whittle(lab_arguments(dir), dir, generous);
+  ASSERT_EQ(second.exit_code, 0) << second.describe();
+  for (const char* stage : {"base", "lora", "quantize", "prune"}) {
+    EXPECT_TRUE(contains(second.err, std::string("] ") + stage + ": done in an earlier run, skipped")) << second.err;
+  }
+  json again = json::parse(read_text(dir / "run" / "stages.json"));
+  EXPECT_EQ(again.at("lora"), stages.at("lora"));
+}
+
+TEST(LabCommand, AKilledPruneStageResumesAlone) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(120)};
+  ASSERT_EQ(run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous).exit_code, 0);
+  // As if killed during pruning: the stage is not recorded, one point is lost.
+  json stages = json::parse(read_text(dir / "run" / "stages.json"));
+  stages.erase("prune");
+  write_text(dir / "run" / "stages.json", stages.dump());
+  json prune = json::parse(read_text(dir / "run" / "prune" / "results.json"));
+  prune["points"].erase(prune["points"].size() - 1);
+  write_text(dir / "run" / "prune" / "results.json", prune.dump());
+
+  RunResult resumed = run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
+  EXPECT_TRUE(contains(resumed.err, "quantize: done in an earlier run, skipped")) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "pruning sweep: 1 points to run")) << resumed.err;
+  EXPECT_EQ(json::parse(read_text(dir / "run" / "prune" / "results.json")).at("points").size(), 3u);
+}
+
+TEST(LabCommand, ARunDirectoryRefusesAnotherConfig) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(120)};
+  ASSERT_EQ(run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous).exit_code, 0);
+  RunResult other = run_whittle(lab_arguments(dir, {"--profile", "smaller", "--set", "lora.rank=3"}), dir, generous);
+  expect_one_line_error(other, {"another config", "lora"});
+}
+
+TEST(LabCommand, ConfigMistakesAreNamed) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  expect_one_line_error(run_whittle(lab_arguments(dir, {"--profile", "huge"}), dir),
+                        {"no profile \"huge\"", "smaller"});
+  expect_one_line_error(run_whittle(lab_arguments(dir, {"--set", "quantize.width=[4]"}), dir),
+                        {"quantize.width", "not a known key"});
+  expect_one_line_error(run_whittle(lab_arguments(dir, {"--set", "quantize.widths=[0]"}), dir), {"width"});
+  expect_one_line_error(run_whittle(lab_arguments(dir, {"--set", "lora.rank=0"}), dir), {"rank"});
+  expect_one_line_error(run_whittle(lab_arguments(dir, {"--set", "data.source_required=true", "--set", "data.source=\"\""}), dir),
+                        {"data.source", "--data"});
+  write_text(dir / "lab.toml", tiny_lab_config() + "[prune.training]\nepochs = \"two\"\n");
+  expect_one_line_error(run_whittle(lab_arguments(dir), dir), {"prune.training.epochs", "integer"});
+}
+
+}  // namespace
+}  // namespace whittle::cli_testing

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include "experiments/lab_config.h"
+#include "util/error.h"
+
+namespace whittle::experiments {
+namespace {
+
+using nlohmann::json;
+
+json document() {
+  return json::parse(R"({
+    "title": "t",
+    "data": {"source": "data/imdb.tar.gz", "max_length": 128},
+    "base": {"model": "models/base"},
+    "lora": {"rank": 6, "alpha": 1.0, "dropout": 0.5, "training": {"epochs": 2}},
+    "quantize": {"widths": [4, 8, 16]},
+    "prune": {"sparsities": [0.5], "methods": ["l1-norm"]},
+    "profiles": {"quick": {"data": {"max_length": 64}, "quantize": {"widths": [8]}}}
+  })");
+}
+
+LabConfig parse(const std::string& profile = "", const std::vector<std::string>& overrides = {}) {
+  return parse_lab_config(document(), "lab.toml", "/configs", profile, overrides);
+}
+
+TEST(LabConfig, ReadsSectionsAndResolvesPathsAgainstTheConfigFolder) {
+  LabConfig config = parse();
+  EXPECT_EQ(config.data.source, "/configs/data/imdb.tar.gz");
+  EXPECT_EQ(config.base.model, "/configs/models/base");
+  EXPECT_FALSE(config.base.finetune);  // a checkpoint is not fine-tuned unless asked
+  EXPECT_EQ(config.data.max_length, 128);
+  EXPECT_EQ(config.lora.training.epochs, 2);
+  EXPECT_DOUBLE_EQ(config.lora.training.learning_rate, 5e-5);  // Hugging Face Trainer's default
+  EXPECT_FALSE(config.lora.adapter.contains("training"));
+  EXPECT_EQ(config.quant_widths, (std::vector<int64_t>{4, 8, 16}));
+  EXPECT_EQ(config.qat.batch_size, 8);
+  EXPECT_EQ(config.prune_methods, (std::vector<std::string>{"l1-norm"}));
+  EXPECT_TRUE(config.prune_activations);
+}
+
+TEST(LabConfig, AProfileMergesOverTheRestAndOverridesComeLast) {
+  LabConfig quick = parse("quick");
+  EXPECT_EQ(quick.data.max_length, 64);
+  EXPECT_EQ(quick.quant_widths, (std::vector<int64_t>{8}));
+  EXPECT_EQ(quick.prune_methods, (std::vector<std::string>{"l1-norm"}));  // untouched by the profile
+  LabConfig overridden = parse("quick", {"quantize.widths=[4, 6]", "prune.training.epochs=3", "title=other"});
+  EXPECT_EQ(overridden.quant_widths, (std::vector<int64_t>{4, 6}));
+  EXPECT_EQ(overridden.prune_finetune.epochs, 3);
+  EXPECT_EQ(overridden.title, "other");
+  EXPECT_EQ(overridden.resolved.at("quantize").at("widths"), json::parse("[4, 6]"));
+  EXPECT_FALSE(overridden.resolved.contains("profiles"));
+}
+
+TEST(LabConfig, MistakesNameTheFileAndKey) {
+  auto message = [](const std::function<void()>& action) {
+    try {
+      action();
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([] { parse("slow"); }).find("no profile \"slow\" (profiles here: quick)"), std::string::npos);
+  EXPECT_NE(message([] { parse("", {"quantize.widht=[4]"}); }).find("lab.toml: quantize.widht is not a known key"),
+            std::string::npos);
+  EXPECT_NE(message([] { parse("", {"novalue"}); }).find("expected KEY=VALUE"), std::string::npos);
+  EXPECT_NE(message([] { parse("", {"quantize.widths=[0]"}); }).find("quantize.widths"), std::string::npos);
+  EXPECT_NE(message([] { parse("", {"prune.sparsities=[1.0]"}); }).find("prune.sparsities"), std::string::npos);
+  EXPECT_NE(message([] { parse("", {"prune.methods=[\"magnitude\"]"}); }).find("magnitude"), std::string::npos);
+  EXPECT_NE(message([] { parse("", {"lora.rank=0"}); }).find("rank"), std::string::npos);
+  EXPECT_NE(message([] { parse("", {"data.max_length=\"long\""}); }).find("data.max_length must be an integer"),
+            std::string::npos);
+  EXPECT_NE(message([] { parse("", {"base.model=\"\"", "base.finetune=false"}); }).find("base.finetune"),
+            std::string::npos);
+  EXPECT_NE(message([] { parse("", {"data.source_required=true", "data.source=\"\""}); }).find("--data"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace whittle::experiments
