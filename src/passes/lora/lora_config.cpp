@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "passes/config_file.h"
+#include "util/config_table.h"
 #include "util/error.h"
 
 namespace whittle::passes {
@@ -12,15 +13,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kClassifier = "classifier";
-
-std::string describe_value(const json& value) {
-  if (value.is_object()) return "a table";
-  if (value.is_array()) return "an array";
-  if (value.is_boolean()) return "a boolean (" + value.dump() + ")";
-  if (value.is_string()) return "a string (" + value.dump() + ")";
-  if (value.is_number()) return "a number (" + value.dump() + ")";
-  return "null";
-}
 
 // The checks shared by config files and flags; `what` names the key or flag.
 int64_t checked_rank(int64_t rank, const std::string& what) {
@@ -47,7 +39,7 @@ double checked_dropout(double dropout, const std::string& what) {
 }
 
 double read_number(const json& value, const std::string& what) {
-  if (!value.is_number() || value.is_boolean()) throw Error(what + " must be a number, got " + describe_value(value));
+  if (!value.is_number() || value.is_boolean()) throw Error(what + " must be a number, got " + describe_config_value(value));
   return value.get<double>();
 }
 
@@ -59,18 +51,18 @@ int64_t read_rank(const json& value, const std::string& what) {
     }
     return checked_rank(static_cast<int64_t>(number), what);
   }
-  if (!value.is_number_integer()) throw Error(what + " must be an integer of at least 1, got " + describe_value(value));
+  if (!value.is_number_integer()) throw Error(what + " must be an integer of at least 1, got " + describe_config_value(value));
   return checked_rank(value.get<int64_t>(), what);
 }
 
 std::vector<std::string> read_targets(const json& value, const std::string& what) {
   if (!value.is_array() || value.empty()) {
-    throw Error(what + " must be a non-empty array of module names, got " + describe_value(value));
+    throw Error(what + " must be a non-empty array of module names, got " + describe_config_value(value));
   }
   std::vector<std::string> targets;
   for (const auto& item : value) {
     if (!item.is_string() || item.get_ref<const std::string&>().empty()) {
-      throw Error(what + " must hold non-empty module names, got " + describe_value(item));
+      throw Error(what + " must hold non-empty module names, got " + describe_config_value(item));
     }
     const std::string& target = item.get_ref<const std::string&>();
     if (target == kClassifier) {
@@ -111,13 +103,13 @@ std::string key_of(const json& root, const Setting& setting, const std::string& 
 
 LoraConfig parse_lora_config(const json& document, const std::string& origin) {
   std::string prefix = origin + ": ";
-  if (!document.is_object()) throw Error(prefix + "(top level) must be a table, got " + describe_value(document));
+  if (!document.is_object()) throw Error(prefix + "(top level) must be a table, got " + describe_config_value(document));
   const json* root = &document;
   if (document.contains("passes")) {  // a whole Mase ch config: the rest is for other ch actions
     const json& passes = document.at("passes");
     if (!passes.is_object() || !passes.contains("lora")) throw Error(prefix + "passes.lora is missing");
     root = &passes.at("lora");
-    if (!root->is_object()) throw Error(prefix + "passes.lora must be a table, got " + describe_value(*root));
+    if (!root->is_object()) throw Error(prefix + "passes.lora must be a table, got " + describe_config_value(*root));
     prefix += "passes.lora.";
   }
   for (const auto& [key, value] : root->items()) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "util/config_table.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -28,17 +29,8 @@ struct Location {
   }
 };
 
-std::string describe_value(const json& value) {
-  if (value.is_object()) return "a table";
-  if (value.is_array()) return "an array";
-  if (value.is_boolean()) return "a boolean (" + value.dump() + ")";
-  if (value.is_string()) return "a string (" + value.dump() + ")";
-  if (value.is_number()) return "a number (" + value.dump() + ")";
-  return "null";
-}
-
 const json& expect_object(const json& value, const Location& at, const std::string& path) {
-  if (!value.is_object()) throw at.error(path, "must be a table, got " + describe_value(value));
+  if (!value.is_object()) throw at.error(path, "must be a table, got " + describe_config_value(value));
   return value;
 }
 
@@ -49,7 +41,7 @@ double read_sparsity(const json& value, const Location& at, const std::string& p
                    "either); give one number");
   }
   if (!value.is_number() || value.is_boolean()) {
-    throw at.error(path, "must be a number from 0 to below 1, got " + describe_value(value));
+    throw at.error(path, "must be a number from 0 to below 1, got " + describe_config_value(value));
   }
   double sparsity = value.get<double>();
   if (!(sparsity >= 0.0 && sparsity < 1.0)) {
@@ -59,7 +51,7 @@ double read_sparsity(const json& value, const Location& at, const std::string& p
 }
 
 const std::string& read_string(const json& value, const Location& at, const std::string& path) {
-  if (!value.is_string()) throw at.error(path, "must be a string, got " + describe_value(value));
+  if (!value.is_string()) throw at.error(path, "must be a string, got " + describe_config_value(value));
   return value.get_ref<const std::string&>();
 }
 
