@@ -1,0 +1,337 @@
+// Size and evaluation speed of compiled models (whittle compile / run) next
+// to the float32 model in LibTorch, measured in one run on the same machine:
+//   - the float32 checkpoint, fake-quantized in memory at each width (PTQ:
+//     size and speed do not depend on how the weights were trained);
+//   - 8-bit models with L1 weight pruning at each sparsity (and input pruning
+//     with --prune-activations);
+//   - any checkpoints given with --models (QAT, pruned, ...), as they are.
+// Each variant is compiled and read back as `whittle run` reads it. Its
+// predictions are compared with its simulated (fake-quantized) model's on the
+// evaluation slice. Then, round after round, the float32 model and each
+// compiled model evaluate the same slice back to back, so that both see the
+// same background load; a variant's speed-up is the median of its rounds.
+//
+//   build/integer_inference [--float DIR] [--data aclImdb_v1.tar.gz] [--limit 500]
+//       [--widths 4,6,8,...] [--sparsities 0.5,0.7,0.9] [--models DIR,...]
+//       [--rounds 3] [--threads 2] [--out docs/results/deploy]
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "data/token_cache.h"
+#include "data/tokenized.h"
+#include "deploy/compile.h"
+#include "deploy/deployed_classifier.h"
+#include "deploy/evaluate_deployed.h"
+#include "deploy/model_file.h"
+#include "experiments/compressed_model.h"
+#include "passes/prune/prune_pass.h"
+#include "passes/quantize/quantize_pass.h"
+#include "report/plot.h"
+#include "text/tokenizer_files.h"
+#include "train/evaluate.h"
+#include "util/atomic_file.h"
+#include "util/runtime.h"
+
+#ifndef WHITTLE_SOURCE_DIR
+#define WHITTLE_SOURCE_DIR "."
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using whittle::deploy::DeployedClassifier;
+using whittle::model::BertForSequenceClassification;
+
+struct Options {
+  std::string float_dir = std::string(WHITTLE_SOURCE_DIR) + "/models/bert-tiny-imdb-scratch";
+  std::string data = std::string(WHITTLE_SOURCE_DIR) + "/assets/imdb-sample.tar.gz";
+  int64_t limit = 500;
+  int64_t max_length = 512;
+  int64_t batch_size = 32;
+  std::string widths = "4,6,8,10,12,14,16,20,24,28,32";
+  std::string sparsities = "0.5,0.7,0.9";
+  bool prune_activations = false;
+  std::string models;
+  int64_t embedding_bits = 8;
+  int64_t position_embedding_bits = 32;
+  int rounds = 3;
+  int threads = 2;
+  std::string out;
+};
+
+// One compiled model and what was measured of it.
+struct Variant {
+  std::string name;
+  std::string group;  // "width", "pruned" or "checkpoint"
+  double x = 0;       // width or sparsity
+  int64_t file_bytes = 0;
+  std::unique_ptr<DeployedClassifier> classifier;
+  std::map<std::string, int> engines;
+  nlohmann::json agreement;
+  double simulated_accuracy = 0, compiled_accuracy = 0;
+  std::vector<double> float_tps, compiled_tps, ratios;
+};
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+// "a,b,c" → {"a", "b", "c"}; "" → {}.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  for (std::string item; std::getline(stream, item, ',');) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0.0 : values[values.size() / 2];
+}
+
+whittle::data::TokenizedDataset load_slice(const Options& options, const whittle::text::Tokenizer& tokenizer) {
+  auto reviews = whittle::data::read_imdb(options.data, whittle::data::Split::test);
+  reviews = whittle::data::balanced_subset(std::move(reviews), options.limit, 0);
+  return whittle::data::tokenize_reviews_cached(reviews, tokenizer, options.max_length, whittle::data::default_cache_dir());
+}
+
+Variant compile_variant(BertForSequenceClassification model, const whittle::text::TokenizerFiles& tokenizer,
+                        const Options& options, const whittle::data::TokenizedDataset& slice) {
+  Variant variant;
+  whittle::deploy::CompileOptions compile_options{
+      whittle::deploy::embedding_storage_from_bits(options.embedding_bits),
+      whittle::deploy::embedding_storage_from_bits(options.position_embedding_bits)};
+  const std::string bytes =
+      whittle::deploy::serialize_compiled_model(whittle::deploy::compile_classifier(model, tokenizer, compile_options));
+  variant.file_bytes = static_cast<int64_t>(bytes.size());
+  variant.classifier = std::make_unique<DeployedClassifier>(whittle::deploy::parse_compiled_model(bytes, "compiled"));
+  for (const auto& [name, engine] : variant.classifier->engines()) ++variant.engines[engine];
+  std::ostringstream quiet;
+  const whittle::train::EvalOptions eval{options.batch_size, 32};
+  auto simulated = whittle::train::evaluate(model, slice, eval, quiet);
+  auto compiled = whittle::deploy::evaluate_deployed(*variant.classifier, slice, eval, quiet);
+  variant.agreement = whittle::deploy::to_json(whittle::deploy::compare_logits(compiled.logits, simulated.logits));
+  variant.simulated_accuracy = simulated.accuracy;
+  variant.compiled_accuracy = compiled.accuracy;
+  return variant;
+}
+
+BertForSequenceClassification float_model(const Options& options) {
+  return whittle::experiments::load_compressed(options.float_dir, 0).model;
+}
+
+std::vector<Variant> build_variants(const Options& options, const whittle::text::TokenizerFiles& tokenizer,
+                                    const whittle::data::TokenizedDataset& slice) {
+  namespace passes = whittle::passes;
+  std::vector<Variant> variants;
+  auto add = [&](BertForSequenceClassification model, std::string name, std::string group, double x) {
+    std::cerr << "compiling " << name << "\n";
+    Variant variant = compile_variant(std::move(model), tokenizer, options, slice);
+    variant.name = std::move(name);
+    variant.group = std::move(group);
+    variant.x = x;
+    variants.push_back(std::move(variant));
+  };
+  for (const std::string& item : split_list(options.widths)) {
+    const int64_t width = std::stoll(item);
+    auto model = float_model(options);
+    passes::quantize_pass(model, passes::uniform_quantize_config(width));
+    add(model, "w" + std::to_string(width), "width", static_cast<double>(width));
+  }
+  for (const std::string& item : split_list(options.sparsities)) {
+    const double sparsity = std::stod(item);
+    auto model = float_model(options);
+    passes::quantize_pass(model, passes::uniform_quantize_config(8));
+    passes::prune_pass(model, passes::uniform_prune_config(sparsity, passes::PruneMethod::l1_norm,
+                                                           passes::PruneScope::local, options.prune_activations), 0);
+    add(model, (options.prune_activations ? "w8-l1-wa-" : "w8-l1-") + item, "pruned", sparsity);
+  }
+  for (const std::string& dir : split_list(options.models)) {
+    add(whittle::experiments::load_compressed(dir, 0).model, fs::path(dir).filename().string(), "checkpoint", 0);
+  }
+  return variants;
+}
+
+// Float32 and compiled evaluations of the same slice, back to back.
+void time_rounds(std::vector<Variant>& variants, BertForSequenceClassification& baseline, const Options& options,
+                 const whittle::data::TokenizedDataset& slice) {
+  const whittle::train::EvalOptions eval{options.batch_size, 32};
+  std::ostringstream quiet;
+  whittle::train::evaluate(baseline, slice, eval, quiet);  // warm-up
+  for (int round = 0; round < options.rounds; ++round) {
+    for (Variant& variant : variants) {
+      double float_tps = whittle::train::evaluate(baseline, slice, eval, quiet).tokens_per_second;
+      double compiled_tps = whittle::deploy::evaluate_deployed(*variant.classifier, slice, eval, quiet).tokens_per_second;
+      variant.float_tps.push_back(float_tps);
+      variant.compiled_tps.push_back(compiled_tps);
+      variant.ratios.push_back(compiled_tps / float_tps);
+      std::cerr << "round " << round + 1 << " " << variant.name << ": float " << std::lround(float_tps)
+                << " tokens/s, compiled " << std::lround(compiled_tps) << " tokens/s, x"
+                << std::setprecision(3) << compiled_tps / float_tps << "\n";
+    }
+  }
+}
+
+nlohmann::json variant_json(const Variant& variant, int64_t checkpoint_bytes) {
+  auto [low, high] = std::minmax_element(variant.ratios.begin(), variant.ratios.end());
+  return {{"name", variant.name},
+          {"group", variant.group},
+          {"x", variant.x},
+          {"file_bytes", variant.file_bytes},
+          {"smaller_by", static_cast<double>(checkpoint_bytes) / static_cast<double>(variant.file_bytes)},
+          {"engines", variant.engines},
+          {"agreement", variant.agreement},
+          {"simulated_accuracy", variant.simulated_accuracy},
+          {"compiled_accuracy", variant.compiled_accuracy},
+          {"float_tokens_per_second", variant.float_tps},
+          {"compiled_tokens_per_second", variant.compiled_tps},
+          {"speedup", variant.ratios},
+          {"speedup_median", median(variant.ratios)},
+          {"speedup_min", variant.ratios.empty() ? 0.0 : *low},
+          {"speedup_max", variant.ratios.empty() ? 0.0 : *high}};
+}
+
+std::string fixed(double value, int digits) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(digits) << value;
+  return text.str();
+}
+
+std::string markdown_table(const nlohmann::json& report) {
+  std::ostringstream table;
+  table << "| model | file (MB) | smaller than float32 | float32 tokens/s | compiled tokens/s | faster (median, min–max) "
+           "| agreement | accuracy simulated / compiled | Linears: int8 / int16 / float |\n";
+  table << "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& v : report.at("variants")) {
+    int int8 = 0, int16 = 0, floats = 0;
+    for (const auto& [engine, count] : v.at("engines").items()) {
+      (engine.starts_with("int8") ? int8 : engine.starts_with("int16") ? int16 : floats) += count.get<int>();
+    }
+    table << "| " << v.at("name").get<std::string>() << " | " << fixed(v.at("file_bytes").get<double>() / 1e6, 2)
+          << " | " << fixed(v.at("smaller_by").get<double>(), 2) << "x | "
+          << std::lround(median(v.at("float_tokens_per_second").get<std::vector<double>>())) << " | "
+          << std::lround(median(v.at("compiled_tokens_per_second").get<std::vector<double>>())) << " | "
+          << fixed(v.at("speedup_median").get<double>(), 2) << "x (" << fixed(v.at("speedup_min").get<double>(), 2)
+          << "–" << fixed(v.at("speedup_max").get<double>(), 2) << ") | "
+          << fixed(100.0 * v.at("agreement").at("agreement").get<double>(), 2) << "% | "
+          << fixed(100.0 * v.at("simulated_accuracy").get<double>(), 2) << " / "
+          << fixed(100.0 * v.at("compiled_accuracy").get<double>(), 2) << " | " << int8 << " / " << int16 << " / " << floats
+          << " |\n";
+  }
+  return table.str();
+}
+
+void draw_figure(const nlohmann::json& report, const std::string& group, const std::string& x_label,
+                 const std::string& title, const fs::path& base) {
+  whittle::report::Series smaller{"file: smaller than float32 by", {}};
+  whittle::report::Series faster{"evaluation: faster than float32 by (median)", {}};
+  for (const auto& v : report.at("variants")) {
+    if (v.at("group") != group) continue;
+    const double x = v.at("x").get<double>();
+    smaller.points.emplace_back(x, v.at("smaller_by").get<double>());
+    faster.points.emplace_back(x, v.at("speedup_median").get<double>());
+  }
+  if (smaller.points.empty()) return;
+  whittle::report::LinePlot plot;
+  plot.title = title;
+  plot.x_label = x_label;
+  plot.y_label = "times float32";
+  plot.series = {smaller, faster};
+  plot.references = {{"size target 3.5x (8 bits)", 3.5}, {"speed target 1.5x (8 bits)", 1.5}, {"float32", 1.0}};
+  whittle::report::draw(plot, base);
+}
+
+void write_results(const nlohmann::json& report, const fs::path& out) {
+  fs::create_directories(out);
+  whittle::write_file_atomically(out / "results.json", report.dump(2) + "\n");
+  std::ostringstream csv;
+  csv << "name,group,x,file_bytes,smaller_by,speedup_median,speedup_min,speedup_max,agreement,simulated_accuracy,"
+         "compiled_accuracy\n";
+  for (const auto& v : report.at("variants")) {
+    csv << v.at("name").get<std::string>() << "," << v.at("group").get<std::string>() << "," << v.at("x") << ","
+        << v.at("file_bytes") << "," << v.at("smaller_by") << "," << v.at("speedup_median") << "," << v.at("speedup_min")
+        << "," << v.at("speedup_max") << "," << v.at("agreement").at("agreement") << "," << v.at("simulated_accuracy")
+        << "," << v.at("compiled_accuracy") << "\n";
+  }
+  whittle::write_file_atomically(out / "results.csv", csv.str());
+  whittle::write_file_atomically(out / "table.md", markdown_table(report));
+  draw_figure(report, "width", "fixed-point width (bits) of every Linear's input, weight and bias",
+              "Compiled BERT-Tiny: size and evaluation speed against float32", out / "deploy-widths");
+  const std::string pruned_axis = report.at("prune_activations").get<bool>()
+                                      ? "weight and input sparsity (L1, per layer), 8-bit"
+                                      : "weight sparsity (L1, per layer), 8-bit";
+  draw_figure(report, "pruned", pruned_axis,
+              "Compiled pruned 8-bit BERT-Tiny: size and speed against float32", out / "deploy-pruned");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Size and evaluation throughput of compiled integer models against float32 LibTorch"};
+  Options options;
+  app.add_option("--float", options.float_dir, "the float32 checkpoint")->capture_default_str();
+  app.add_option("--data", options.data, "IMDb (aclImdb_v1.tar.gz, or the sample)")->capture_default_str();
+  app.add_option("--limit", options.limit, "balanced slice of the test split")->capture_default_str();
+  app.add_option("--max-length", options.max_length)->capture_default_str();
+  app.add_option("--batch-size", options.batch_size)->capture_default_str();
+  app.add_option("--widths", options.widths, "PTQ widths to compile, comma-separated (empty: none)")->capture_default_str();
+  app.add_option("--sparsities", options.sparsities, "L1 weight sparsities of the 8-bit model (empty: none)")
+      ->capture_default_str();
+  app.add_flag("--prune-activations", options.prune_activations,
+               "prune the Linear inputs too (Mase's lab; local L1 then needs every position of the last layer)");
+  app.add_option("--models", options.models, "checkpoint directories to compile as they are, comma-separated");
+  app.add_option("--embedding-bits", options.embedding_bits, "word embedding storage: 8, 16 or 32")->capture_default_str();
+  app.add_option("--position-embedding-bits", options.position_embedding_bits)->capture_default_str();
+  app.add_option("--rounds", options.rounds)->capture_default_str();
+  app.add_option("--threads", options.threads)->capture_default_str();
+  app.add_option("--out", options.out, "write results.json, results.csv, table.md and figures here");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    whittle::configure_runtime(options.threads);
+    const std::string load_before = load_average();
+    auto tokenizer_files = whittle::text::read_tokenizer_files(options.float_dir);
+    auto tokenizer = whittle::text::Tokenizer::load(options.float_dir);
+    auto slice = load_slice(options, tokenizer);
+    auto baseline = float_model(options);
+    std::vector<Variant> variants = build_variants(options, tokenizer_files, slice);
+    time_rounds(variants, baseline, options, slice);
+
+    const auto checkpoint_bytes = static_cast<int64_t>(fs::file_size(fs::path(options.float_dir) / "model.safetensors"));
+    nlohmann::json report = {{"float_checkpoint", options.float_dir},
+                             {"float_checkpoint_bytes", checkpoint_bytes},
+                             {"data", options.data},
+                             {"reviews", slice.size()},
+                             {"tokens", slice.total_tokens()},
+                             {"threads", options.threads},
+                             {"prune_activations", options.prune_activations},
+                             {"rounds", options.rounds},
+                             {"batch_size", options.batch_size},
+                             {"embedding_bits", options.embedding_bits},
+                             {"position_embedding_bits", options.position_embedding_bits},
+                             {"kernel_isa", whittle::deploy::to_string(whittle::deploy::best_kernel_isa())},
+                             {"load_average_before", load_before},
+                             {"load_average_after", load_average()}};
+    report["variants"] = nlohmann::json::array();
+    for (const Variant& variant : variants) report["variants"].push_back(variant_json(variant, checkpoint_bytes));
+    std::cout << markdown_table(report) << "\nload average before " << load_before << ", after "
+              << report.at("load_average_after").get<std::string>() << " (1, 5, 15 min)\n";
+    if (!options.out.empty()) write_results(report, options.out);
+  } catch (const std::exception& error) {
+    std::cerr << "integer_inference: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,194 @@
+#include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "deploy/deployed_classifier.h"
+#include "deploy/evaluate_deployed.h"
+#include "deploy/model_file.h"
+#include "experiments/compressed_model.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace whittle::cli {
+namespace {
+
+struct RunArguments {
+  std::string model;
+  bool classify = false;
+  DataOptions data;
+  std::string split = "test";
+  int64_t limit = 0;
+  int64_t batch_size = 32;
+  std::string reference;
+  std::string predictions;
+};
+
+data::Split parse_split(const std::string& name) {
+  if (name == "test") return data::Split::test;
+  if (name == "train") return data::Split::train;
+  throw Error("--split must be train or test, got '" + name + "'");
+}
+
+text::Tokenizer tokenizer_for(const RunArguments& arguments, const deploy::CompiledModel& model) {
+  if (!arguments.data.tokenizer_dir.empty()) return text::Tokenizer::load(arguments.data.tokenizer_dir);
+  return deploy::make_tokenizer(model.tokenizer);
+}
+
+nlohmann::json engine_counts(const deploy::DeployedClassifier& classifier) {
+  std::map<std::string, int> counts;
+  for (const auto& [name, engine] : classifier.engines()) ++counts[engine];
+  return counts;
+}
+
+nlohmann::json eval_json(const train::EvalResult& result) {
+  return {{"examples", result.examples},
+          {"accuracy", result.accuracy},
+          {"loss", result.loss},
+          {"seconds", result.seconds},
+          {"tokens_per_second", result.tokens_per_second}};
+}
+
+std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset) {
+  std::string lines;
+  auto logits = result.logits.accessor<float, 2>();
+  for (int64_t i = 0; i < dataset.size(); ++i) {
+    std::vector<float> row(logits[i].data(), logits[i].data() + result.logits.size(1));
+    int64_t predicted = std::max_element(row.begin(), row.end()) - row.begin();
+    lines += nlohmann::json({{"index", i}, {"label", dataset.labels[i]}, {"prediction", predicted}, {"logits", row}}).dump();
+    lines += "\n";
+  }
+  return lines;
+}
+
+// The simulated model (the checkpoint with its passes) over the same batches.
+nlohmann::json compare_with_reference(const RunArguments& arguments, const data::TokenizedDataset& dataset,
+                                      const train::EvalResult& compiled, const train::EvalOptions& options) {
+  auto loaded = experiments::load_compressed(arguments.reference, arguments.data.seed);
+  train::EvalResult simulated = train::evaluate(loaded.model, dataset, options, std::cerr);
+  deploy::Agreement agreement = deploy::compare_logits(compiled.logits, simulated.logits);
+  std::cerr << "agreement with " << arguments.reference << ": " << agreement.same_prediction << " of "
+            << agreement.examples << " predictions, " << agreement.identical_logits << " identical logits\n";
+  nlohmann::json reference = eval_json(simulated);
+  reference["from"] = arguments.reference;
+  return {{"reference", reference},
+          {"agreement", deploy::to_json(agreement)},
+          {"accuracy_difference", compiled.accuracy - simulated.accuracy}};
+}
+
+void run_evaluation(const RunArguments& arguments, const deploy::CompiledModel& model,
+                    deploy::DeployedClassifier& classifier) {
+  if (arguments.batch_size < 1) throw Error("--batch-size must be at least 1, got " + std::to_string(arguments.batch_size));
+  text::Tokenizer tokenizer = tokenizer_for(arguments, model);
+  auto dataset = load_split(arguments.data, parse_split(arguments.split), arguments.limit, tokenizer);
+  train::EvalOptions options{arguments.batch_size, 32};
+  train::EvalResult result = deploy::evaluate_deployed(classifier, dataset, options, std::cerr);
+  if (!arguments.predictions.empty()) write_file_atomically(arguments.predictions, predictions_jsonl(result, dataset));
+  nlohmann::json summary = eval_json(result);
+  summary["split"] = arguments.split;
+  summary["engines"] = engine_counts(classifier);
+  if (!arguments.reference.empty()) summary.update(compare_with_reference(arguments, dataset, result, options));
+  std::cout << summary.dump() << std::endl;
+}
+
+std::string text_of_line(const std::string& line, int64_t line_number) {
+  const std::string where = "stdin line " + std::to_string(line_number) + ": ";
+  nlohmann::json record;
+  try {
+    record = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + "malformed JSON (" + e.what() + ")");
+  }
+  const auto text = record.is_object() ? record.find("text") : record.end();
+  if (!record.is_object() || text == record.end() || !text->is_string()) {
+    throw Error(where + "expected an object with a string field \"text\"");
+  }
+  return text->get<std::string>();
+}
+
+// One right-padded batch of token id rows.
+std::pair<torch::Tensor, torch::Tensor> padded(const std::vector<std::vector<int32_t>>& rows, int64_t pad_id) {
+  int64_t length = 0;
+  for (const auto& row : rows) length = std::max<int64_t>(length, static_cast<int64_t>(row.size()));
+  torch::Tensor ids = torch::full({static_cast<int64_t>(rows.size()), length}, pad_id, torch::kInt64);
+  torch::Tensor mask = torch::zeros({static_cast<int64_t>(rows.size()), length}, torch::kInt64);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t t = 0; t < rows[r].size(); ++t) ids[r][t] = rows[r][t];
+    mask[r].narrow(0, 0, static_cast<int64_t>(rows[r].size())).fill_(1);
+  }
+  return {ids, mask};
+}
+
+void write_predictions(deploy::DeployedClassifier& classifier, const std::vector<std::vector<int32_t>>& rows,
+                       std::ostream& out) {
+  auto [ids, mask] = padded(rows, classifier.config().pad_token_id);
+  torch::Tensor logits = classifier.forward(ids, mask);
+  auto values = logits.accessor<float, 2>();
+  for (int64_t r = 0; r < logits.size(0); ++r) {
+    std::vector<float> row(values[r].data(), values[r].data() + logits.size(1));
+    int64_t predicted = std::max_element(row.begin(), row.end()) - row.begin();
+    out << nlohmann::json({{"prediction", predicted}, {"logits", row}}).dump() << '\n';
+  }
+}
+
+// JSON lines {"text": ...} in, one {"prediction": i, "logits": [...]} line
+// out for each, in order; blank lines are skipped.
+void run_classification(const RunArguments& arguments, const deploy::CompiledModel& model,
+                        deploy::DeployedClassifier& classifier, std::istream& in, std::ostream& out) {
+  if (arguments.batch_size < 1) throw Error("--batch-size must be at least 1, got " + std::to_string(arguments.batch_size));
+  text::Tokenizer tokenizer = tokenizer_for(arguments, model);
+  std::vector<std::vector<int32_t>> rows;
+  std::string line;
+  int64_t line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    rows.push_back(tokenizer.encode(text_of_line(line, line_number), arguments.data.max_length));
+    if (static_cast<int64_t>(rows.size()) == arguments.batch_size) {
+      write_predictions(classifier, rows, out);
+      rows.clear();
+    }
+  }
+  if (!rows.empty()) write_predictions(classifier, rows, out);
+  out.flush();
+  if (!out) throw Error("cannot write the predictions to stdout");
+}
+
+void run(const RunArguments& arguments) {
+  arguments.data.validate();
+  deploy::CompiledModel model = deploy::read_compiled_model(arguments.model);
+  if (model.config.max_position_embeddings < arguments.data.max_length) {
+    throw Error("--max-length " + std::to_string(arguments.data.max_length) + " is longer than the model's " +
+                "max_position_embeddings (" + std::to_string(model.config.max_position_embeddings) + ")");
+  }
+  deploy::DeployedClassifier classifier(model);
+  if (arguments.classify) {
+    if (!arguments.reference.empty()) throw Error("--reference compares evaluations; it does not go with --classify");
+    run_classification(arguments, model, classifier, std::cin, std::cout);
+  } else {
+    run_evaluation(arguments, model, classifier);
+  }
+}
+
+}  // namespace
+
+void register_run_command(CLI::App& app) {
+  auto arguments = std::make_shared<RunArguments>();
+  CLI::App* command = app.add_subcommand(
+      "run", "run a compiled model: evaluate it on IMDb, or classify JSON lines {\"text\": ...} from stdin");
+  command->add_option("--model", arguments->model, "model file written by whittle compile")->required();
+  command->add_flag("--classify", arguments->classify,
+                    "classify JSON lines {\"text\": ...} from stdin into {\"prediction\", \"logits\"} lines");
+  arguments->data.add_to(*command);
+  command->add_option("--split", arguments->split, "train or test")->capture_default_str();
+  command->add_option("--limit", arguments->limit, "balanced subset of the split (0 = all)");
+  command->add_option("--batch-size", arguments->batch_size, "batch size")->capture_default_str();
+  command->add_option("--reference", arguments->reference,
+                      "checkpoint the model was compiled from: evaluate it too and report how far they agree");
+  command->add_option("--predictions", arguments->predictions, "write one JSON line per example: logits, label, prediction");
+  command->callback([arguments] { run(*arguments); });
+}
+
+}  // namespace whittle::cli

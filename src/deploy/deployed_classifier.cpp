@@ -1,0 +1,120 @@
+#include "deploy/deployed_classifier.h"
+
+#include <cmath>
+
+#include "model/attention.h"
+
+namespace whittle::deploy {
+namespace {
+
+DeployedLinear make_linear(const CompiledModel& model, const std::string& name, KernelIsa isa) {
+  return DeployedLinear(model.linears.at(name), model.tensor(name + ".weight"), model.tensor(name + ".bias"), isa);
+}
+
+}  // namespace
+
+DeployedClassifier::DeployedClassifier(const CompiledModel& model, KernelIsa isa)
+    : config_(model.config), cls_only_last_layer_(model.cls_only_last_layer) {
+  model.validate("the compiled model");
+  torch::NoGradGuard no_grad;
+  embeddings_ = model::BertEmbeddings(config_);
+  embeddings_->eval();
+  embeddings_->word_embeddings->weight.copy_(model.tensor("bert.embeddings.word_embeddings.weight").to_float());
+  embeddings_->position_embeddings->weight.copy_(model.tensor("bert.embeddings.position_embeddings.weight").to_float());
+  embeddings_->token_type_embeddings->weight.copy_(model.tensor("bert.embeddings.token_type_embeddings.weight").to_float());
+  embeddings_->layer_norm->weight.copy_(model.tensor("bert.embeddings.LayerNorm.weight").to_float());
+  embeddings_->layer_norm->bias.copy_(model.tensor("bert.embeddings.LayerNorm.bias").to_float());
+
+  auto norm = [&](const std::string& name) {
+    return LayerNormWeights{model.tensor(name + ".weight").to_float(), model.tensor(name + ".bias").to_float()};
+  };
+  layers_.reserve(static_cast<size_t>(config_.num_hidden_layers));
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    const std::string prefix = "bert.encoder.layer." + std::to_string(i) + ".";
+    layers_.push_back(Layer{make_linear(model, prefix + "attention.self.query", isa),
+                            make_linear(model, prefix + "attention.self.key", isa),
+                            make_linear(model, prefix + "attention.self.value", isa),
+                            make_linear(model, prefix + "attention.output.dense", isa),
+                            make_linear(model, prefix + "intermediate.dense", isa),
+                            make_linear(model, prefix + "output.dense", isa),
+                            norm(prefix + "attention.output.LayerNorm"),
+                            norm(prefix + "output.LayerNorm")});
+  }
+  pooler_ = std::make_unique<DeployedLinear>(make_linear(model, "bert.pooler.dense", isa));
+  classifier_ = std::make_unique<DeployedLinear>(make_linear(model, "classifier", isa));
+  linear_names_ = linear_names(config_);
+  for (Layer& layer : layers_) {
+    for (DeployedLinear* linear : {&layer.query, &layer.key, &layer.value, &layer.attention_output,
+                                   &layer.intermediate, &layer.output}) {
+      linears_in_order_.push_back(linear);
+    }
+  }
+  linears_in_order_.push_back(pooler_.get());
+  linears_in_order_.push_back(classifier_.get());
+}
+
+std::vector<std::pair<std::string, std::string>> DeployedClassifier::engines() const {
+  std::vector<std::pair<std::string, std::string>> engines;
+  for (size_t i = 0; i < linear_names_.size(); ++i) engines.emplace_back(linear_names_[i], linears_in_order_[i]->engine());
+  return engines;
+}
+
+torch::Tensor DeployedClassifier::layer_norm(const torch::Tensor& x, const LayerNormWeights& norm) const {
+  return torch::layer_norm(x, {config_.hidden_size}, norm.weight, norm.bias, config_.layer_norm_eps);
+}
+
+// As BertSelfAttentionImpl::forward in inference mode.
+torch::Tensor DeployedClassifier::self_attention(Layer& layer, const torch::Tensor& queries, const torch::Tensor& hidden,
+                                                 const model::AttentionMask& mask) {
+  const int64_t heads = config_.num_attention_heads;
+  const int64_t head_size = config_.hidden_size / heads;
+  torch::Tensor scaled_queries = layer.query.forward(queries) * (1.0 / std::sqrt(static_cast<double>(head_size)));
+  torch::Tensor keys = layer.key.forward(hidden);
+  torch::Tensor values = layer.value.forward(hidden);
+  if (mask.key_lengths.defined()) {
+    return model::tiled_attention(scaled_queries, keys, values, mask.key_lengths, heads, 0.0, 0);
+  }
+  const int64_t batch = hidden.size(0);
+  auto split_heads = [&](const torch::Tensor& x) { return x.view({batch, x.size(1), heads, head_size}).transpose(1, 2); };
+  torch::Tensor scores = torch::matmul(split_heads(scaled_queries), split_heads(keys).transpose(-1, -2));
+  scores.add_(mask.additive);
+  torch::Tensor context = torch::matmul(torch::softmax(scores, -1), split_heads(values));
+  return context.transpose(1, 2).reshape({batch, queries.size(1), heads * head_size});
+}
+
+// As BertLayerImpl::forward in inference mode.
+torch::Tensor DeployedClassifier::layer_forward(Layer& layer, const torch::Tensor& hidden,
+                                                const model::AttentionMask& mask, bool cls_only) {
+  torch::Tensor queries = cls_only ? hidden.narrow(1, 0, 1) : hidden;
+  torch::Tensor context = self_attention(layer, queries, hidden, mask);
+  torch::Tensor attended = layer_norm(layer.attention_output.forward(context) + queries, layer.attention_norm);
+  return layer_norm(feed_forward(layer, attended) + attended, layer.output_norm);
+}
+
+// output(gelu(intermediate(x))). With both Linears on integer kernels and no
+// mask on the GELU output (which may need a statistic of all of it), a block
+// of rows at a time: the [B, L, intermediate] activations, the largest
+// tensor of the model, then stay in cache.
+torch::Tensor DeployedClassifier::feed_forward(Layer& layer, const torch::Tensor& attended) {
+  const IntegerLinear* up = layer.intermediate.integer();
+  const IntegerLinear* down = layer.output.integer();
+  if (up == nullptr || down == nullptr || layer.output.prunes_input()) {
+    return layer.output.forward(torch::gelu(layer.intermediate.forward(attended)));
+  }
+  auto gelu_in_place = [](torch::Tensor& tile) { torch::gelu_(tile); };
+  return IntegerLinear::forward_chain(*up, gelu_in_place, *down, layer.intermediate.prune_input(attended));
+}
+
+torch::Tensor DeployedClassifier::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {
+  c10::InferenceMode inference;
+  torch::Tensor hidden = embeddings_->forward(input_ids, nullptr);
+  model::AttentionMask mask = model::AttentionMask::from(attention_mask);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const bool last = i + 1 == layers_.size();
+    hidden = layer_forward(layers_[i], hidden, mask, cls_only_last_layer_ && last);
+  }
+  torch::Tensor pooled = torch::tanh(pooler_->forward(hidden.select(1, 0)));
+  return classifier_->forward(pooled);
+}
+
+}  // namespace whittle::deploy

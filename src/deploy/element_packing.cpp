@@ -1,0 +1,281 @@
+#include "deploy/element_packing.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "util/error.h"
+
+namespace whittle::deploy {
+namespace {
+
+constexpr uint8_t kSkipGap = 255;
+
+torch::ScalarType tensor_dtype(ElementType type) {
+  if (type == ElementType::float16) return torch::kFloat16;
+  if (type == ElementType::float32) return torch::kFloat32;
+  return torch::kInt32;
+}
+
+uint32_t bit_mask(ElementType type) {
+  int64_t bits = element_bits(type);
+  return bits == 32 ? 0xffffffffu : (uint32_t{1} << bits) - 1;
+}
+
+// The bit pattern of every element, in row-major order.
+std::vector<uint32_t> bit_patterns(const torch::Tensor& values, ElementType type) {
+  if (values.scalar_type() != tensor_dtype(type)) {
+    throw Error("cannot pack a " + std::string(c10::toString(values.scalar_type())) + " tensor as " + to_string(type));
+  }
+  torch::Tensor flat = values.contiguous().flatten();
+  const int64_t count = flat.numel();
+  std::vector<uint32_t> patterns(static_cast<size_t>(count));
+  if (type == ElementType::float32) {
+    std::memcpy(patterns.data(), flat.data_ptr<float>(), static_cast<size_t>(count) * 4);
+    return patterns;
+  }
+  if (type == ElementType::float16) {
+    const auto* halves = reinterpret_cast<const uint16_t*>(flat.data_ptr<at::Half>());
+    std::copy(halves, halves + count, patterns.begin());
+    return patterns;
+  }
+  const int64_t bits = element_bits(type);
+  const int64_t lowest = bits == 32 ? INT32_MIN : -(int64_t{1} << (bits - 1));
+  const int64_t highest = bits == 32 ? INT32_MAX : (int64_t{1} << (bits - 1)) - 1;
+  const int32_t* integers = flat.data_ptr<int32_t>();
+  const uint32_t mask = bit_mask(type);
+  for (int64_t i = 0; i < count; ++i) {
+    if (integers[i] < lowest || integers[i] > highest) {
+      throw Error("the value " + std::to_string(integers[i]) + " does not fit " + to_string(type));
+    }
+    patterns[static_cast<size_t>(i)] = static_cast<uint32_t>(integers[i]) & mask;
+  }
+  return patterns;
+}
+
+void append_elements(std::string& out, const std::vector<uint32_t>& patterns, ElementType type) {
+  const int64_t bits = element_bits(type);
+  if (bits == 4) {
+    for (size_t i = 0; i < patterns.size(); i += 2) {
+      uint32_t high = i + 1 < patterns.size() ? patterns[i + 1] : 0;
+      out.push_back(static_cast<char>(patterns[i] | (high << 4)));
+    }
+    return;
+  }
+  const int64_t bytes = bits / 8;
+  for (uint32_t pattern : patterns) {
+    for (int64_t b = 0; b < bytes; ++b) out.push_back(static_cast<char>((pattern >> (8 * b)) & 0xff));
+  }
+}
+
+std::vector<uint32_t> read_elements(const char* data, int64_t count, ElementType type) {
+  std::vector<uint32_t> patterns(static_cast<size_t>(count));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data);
+  const int64_t bits = element_bits(type);
+  if (bits == 4) {
+    for (int64_t i = 0; i < count; ++i) patterns[static_cast<size_t>(i)] = (bytes[i / 2] >> (4 * (i % 2))) & 0xf;
+    return patterns;
+  }
+  const int64_t width = bits / 8;
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t pattern = 0;
+    for (int64_t b = 0; b < width; ++b) pattern |= uint32_t{bytes[i * width + b]} << (8 * b);
+    patterns[static_cast<size_t>(i)] = pattern;
+  }
+  return patterns;
+}
+
+torch::Tensor to_tensor(const std::vector<uint32_t>& patterns, ElementType type) {
+  const auto count = static_cast<int64_t>(patterns.size());
+  torch::Tensor out = torch::empty({count}, tensor_dtype(type));
+  if (type == ElementType::float32) {
+    std::memcpy(out.data_ptr<float>(), patterns.data(), static_cast<size_t>(count) * 4);
+  } else if (type == ElementType::float16) {
+    auto* halves = reinterpret_cast<uint16_t*>(out.data_ptr<at::Half>());
+    for (int64_t i = 0; i < count; ++i) halves[i] = static_cast<uint16_t>(patterns[static_cast<size_t>(i)]);
+  } else {
+    const int64_t bits = element_bits(type);
+    int32_t* integers = out.data_ptr<int32_t>();
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t pattern = patterns[static_cast<size_t>(i)];
+      if (bits < 32 && (pattern >> (bits - 1)) & 1u) pattern |= ~bit_mask(type);  // sign extension
+      integers[i] = static_cast<int32_t>(pattern);
+    }
+  }
+  return out;
+}
+
+std::string bitmap_index(const std::vector<uint32_t>& patterns) {
+  std::string index((patterns.size() + 7) / 8, '\0');
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    if (patterns[i] != 0) index[i / 8] = static_cast<char>(static_cast<uint8_t>(index[i / 8]) | (1u << (i % 8)));
+  }
+  return index;
+}
+
+std::string gap_index(const std::vector<uint32_t>& patterns) {
+  std::string index;
+  uint64_t zeros = 0;
+  for (uint32_t pattern : patterns) {
+    if (pattern == 0) {
+      ++zeros;
+      continue;
+    }
+    for (; zeros >= kSkipGap; zeros -= kSkipGap) index.push_back(static_cast<char>(kSkipGap));
+    index.push_back(static_cast<char>(zeros));
+    zeros = 0;
+  }
+  return index;
+}
+
+std::vector<uint32_t> nonzero_patterns(const std::vector<uint32_t>& patterns) {
+  std::vector<uint32_t> nonzero;
+  std::copy_if(patterns.begin(), patterns.end(), std::back_inserter(nonzero), [](uint32_t p) { return p != 0; });
+  return nonzero;
+}
+
+PackedElements pack_patterns(const std::vector<uint32_t>& patterns, ElementType type, Layout layout) {
+  PackedElements packed;
+  packed.type = type;
+  packed.layout = layout;
+  packed.count = static_cast<int64_t>(patterns.size());
+  if (layout == Layout::dense) {
+    packed.nonzeros = packed.count;
+    append_elements(packed.bytes, patterns, type);
+    return packed;
+  }
+  packed.bytes = layout == Layout::bitmap ? bitmap_index(patterns) : gap_index(patterns);
+  packed.index_bytes = static_cast<int64_t>(packed.bytes.size());
+  std::vector<uint32_t> nonzero = nonzero_patterns(patterns);
+  packed.nonzeros = static_cast<int64_t>(nonzero.size());
+  append_elements(packed.bytes, nonzero, type);
+  return packed;
+}
+
+// Positions of the stored elements, from the index; throws when the index is
+// inconsistent with the element count.
+std::vector<int64_t> positions_from_bitmap(const PackedElements& packed, const std::string& origin) {
+  if (packed.index_bytes != (packed.count + 7) / 8) throw Error(origin + ": bitmap index of the wrong length");
+  std::vector<int64_t> positions;
+  const auto* bitmap = reinterpret_cast<const uint8_t*>(packed.bytes.data());
+  for (int64_t i = 0; i < packed.count; ++i) {
+    if ((bitmap[i / 8] >> (i % 8)) & 1u) positions.push_back(i);
+  }
+  return positions;
+}
+
+std::vector<int64_t> positions_from_gaps(const PackedElements& packed, const std::string& origin) {
+  std::vector<int64_t> positions;
+  int64_t position = 0;
+  const auto* gaps = reinterpret_cast<const uint8_t*>(packed.bytes.data());
+  for (int64_t i = 0; i < packed.index_bytes; ++i) {
+    position += gaps[i];
+    if (gaps[i] == kSkipGap) continue;
+    if (position >= packed.count) throw Error(origin + ": gap index runs past the end of the tensor");
+    positions.push_back(position++);
+  }
+  return positions;
+}
+
+}  // namespace
+
+int64_t element_bits(ElementType type) {
+  switch (type) {
+    case ElementType::int4: return 4;
+    case ElementType::int8: return 8;
+    case ElementType::int16:
+    case ElementType::float16: return 16;
+    case ElementType::int32:
+    case ElementType::float32: return 32;
+  }
+  return 32;
+}
+
+std::string to_string(ElementType type) {
+  switch (type) {
+    case ElementType::int4: return "int4";
+    case ElementType::int8: return "int8";
+    case ElementType::int16: return "int16";
+    case ElementType::int32: return "int32";
+    case ElementType::float16: return "float16";
+    case ElementType::float32: return "float32";
+  }
+  return "?";
+}
+
+ElementType parse_element_type(const std::string& name, const std::string& origin) {
+  for (ElementType type : {ElementType::int4, ElementType::int8, ElementType::int16, ElementType::int32,
+                           ElementType::float16, ElementType::float32}) {
+    if (to_string(type) == name) return type;
+  }
+  throw Error(origin + ": unknown element type '" + name + "'");
+}
+
+ElementType integer_element_type(int64_t width) {
+  if (width <= 4) return ElementType::int4;
+  if (width <= 8) return ElementType::int8;
+  if (width <= 16) return ElementType::int16;
+  return ElementType::int32;
+}
+
+std::string to_string(Layout layout) {
+  switch (layout) {
+    case Layout::dense: return "dense";
+    case Layout::bitmap: return "bitmap";
+    case Layout::gaps: return "gaps";
+  }
+  return "?";
+}
+
+Layout parse_layout(const std::string& name, const std::string& origin) {
+  for (Layout layout : {Layout::dense, Layout::bitmap, Layout::gaps}) {
+    if (to_string(layout) == name) return layout;
+  }
+  throw Error(origin + ": unknown layout '" + name + "'");
+}
+
+int64_t packed_size(ElementType type, int64_t count) { return (count * element_bits(type) + 7) / 8; }
+
+PackedElements pack_elements(const torch::Tensor& values, ElementType type, Layout layout) {
+  return pack_patterns(bit_patterns(values, type), type, layout);
+}
+
+PackedElements pack_elements(const torch::Tensor& values, ElementType type) {
+  std::vector<uint32_t> patterns = bit_patterns(values, type);
+  PackedElements best = pack_patterns(patterns, type, Layout::dense);
+  for (Layout sparse : {Layout::bitmap, Layout::gaps}) {
+    PackedElements candidate = pack_patterns(patterns, type, sparse);
+    if (candidate.bytes.size() < best.bytes.size()) best = std::move(candidate);
+  }
+  return best;
+}
+
+torch::Tensor unpack_elements(const PackedElements& packed, const std::string& origin) {
+  if (packed.count < 0 || packed.nonzeros < 0 || packed.index_bytes < 0 || packed.nonzeros > packed.count ||
+      packed.index_bytes > static_cast<int64_t>(packed.bytes.size())) {
+    throw Error(origin + ": inconsistent element counts");
+  }
+  const int64_t value_bytes = static_cast<int64_t>(packed.bytes.size()) - packed.index_bytes;
+  if (value_bytes != packed_size(packed.type, packed.nonzeros)) {
+    throw Error(origin + ": " + std::to_string(value_bytes) + " bytes of elements where " +
+                std::to_string(packed.nonzeros) + " " + to_string(packed.type) + " elements need " +
+                std::to_string(packed_size(packed.type, packed.nonzeros)));
+  }
+  if (packed.layout == Layout::dense) {
+    if (packed.index_bytes != 0 || packed.nonzeros != packed.count) throw Error(origin + ": dense tensor with an index");
+    return to_tensor(read_elements(packed.bytes.data(), packed.count, packed.type), packed.type);
+  }
+  std::vector<int64_t> positions = packed.layout == Layout::bitmap ? positions_from_bitmap(packed, origin)
+                                                                   : positions_from_gaps(packed, origin);
+  if (static_cast<int64_t>(positions.size()) != packed.nonzeros) {
+    throw Error(origin + ": the index marks " + std::to_string(positions.size()) + " nonzero elements, the header " +
+                std::to_string(packed.nonzeros));
+  }
+  std::vector<uint32_t> stored = read_elements(packed.bytes.data() + packed.index_bytes, packed.nonzeros, packed.type);
+  std::vector<uint32_t> patterns(static_cast<size_t>(packed.count), 0);
+  for (size_t i = 0; i < positions.size(); ++i) patterns[static_cast<size_t>(positions[i])] = stored[i];
+  return to_tensor(patterns, packed.type);
+}
+
+}  // namespace whittle::deploy

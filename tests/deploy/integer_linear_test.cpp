@@ -1,0 +1,138 @@
+#include "deploy/integer_linear.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "passes/quantize/fixed_point.h"
+#include "util/error.h"
+
+namespace whittle::deploy {
+namespace {
+
+std::vector<KernelIsa> isas_of_this_cpu() {
+  std::vector<KernelIsa> isas = {KernelIsa::scalar};
+  if (cpu_supports(KernelIsa::avx512_vnni)) isas.push_back(KernelIsa::avx512_vnni);
+  return isas;
+}
+
+struct Case {
+  int64_t rows, in, out;
+};
+
+// The integers of the fixed-point quantizer, multiplied exactly in int64,
+// converted to float32 and scaled with one rounding of the bias addition,
+// as the kernels do (the product with the power of two is exact).
+torch::Tensor exact_reference(const torch::Tensor& x, const torch::Tensor& weight, passes::FixedPointFormat input,
+                              int64_t weight_frac, const torch::Tensor& bias) {
+  torch::Tensor x_integers = (passes::fixed_point_quantize(x, input) * std::ldexp(1.0, input.frac_width)).to(torch::kInt64);
+  torch::Tensor sums = torch::mm(x_integers, weight.to(torch::kInt64).t());
+  const double scale = std::ldexp(1.0, -(input.frac_width + weight_frac));
+  return (sums.to(torch::kFloat32).to(torch::kFloat64) * scale + bias.to(torch::kFloat64)).to(torch::kFloat32);
+}
+
+TEST(IntegerLinear, Int8MatchesExactIntegerArithmeticOnEveryShapeAndIsa) {
+  const passes::FixedPointFormat input{8, 5};
+  const int64_t weight_frac = 6;
+  for (Case c : {Case{1, 3, 2}, Case{5, 32, 64}, Case{6, 33, 65}, Case{7, 130, 130}, Case{13, 64, 2}, Case{100, 128, 192}}) {
+    torch::manual_seed(c.rows * 1000 + c.in);
+    torch::Tensor x = torch::randn({c.rows, c.in}) * 3;  // some values clamp at ±4
+    torch::Tensor weight = torch::randint(-128, 128, {c.out, c.in}, torch::kInt32);
+    torch::Tensor bias = torch::randn({c.out});
+    torch::Tensor expected = exact_reference(x, weight, input, weight_frac, bias);
+    for (KernelIsa isa : isas_of_this_cpu()) {
+      IntegerLinear linear(IntegerPrecision::int8, weight, weight_frac, input, bias, isa);
+      EXPECT_TRUE(torch::equal(linear.forward(x), expected))
+          << to_string(isa) << " rows " << c.rows << " in " << c.in << " out " << c.out;
+    }
+  }
+}
+
+TEST(IntegerLinear, Int16MatchesExactIntegerArithmeticOnEveryShapeAndIsa) {
+  const passes::FixedPointFormat input{16, 8};
+  for (Case c : {Case{1, 3, 2}, Case{6, 33, 65}, Case{7, 129, 130}, Case{50, 128, 64}}) {
+    torch::manual_seed(c.rows * 1000 + c.in);
+    torch::Tensor x = torch::randn({c.rows, c.in}) * 60;  // some values clamp at ±128
+    // Rows summing to at most 2^14 in magnitude, so that 2^15 · that < 2^31,
+    // but with single weights far beyond 8 bits.
+    torch::Tensor weight = torch::randint(-16000 / c.in, 16000 / c.in + 1, {c.out, c.in}, torch::kInt32);
+    weight[0][0] = 3000;
+    torch::Tensor bias = torch::randn({c.out});
+    torch::Tensor expected = exact_reference(x, weight, input, 8, bias);
+    ASSERT_EQ(IntegerLinear::precision_for(weight, input, {16, 8}), IntegerPrecision::int16);
+    for (KernelIsa isa : isas_of_this_cpu()) {
+      IntegerLinear linear(IntegerPrecision::int16, weight, 8, input, bias, isa);
+      EXPECT_TRUE(torch::equal(linear.forward(x), expected))
+          << to_string(isa) << " rows " << c.rows << " in " << c.in << " out " << c.out;
+    }
+  }
+}
+
+TEST(IntegerLinear, ReproducesTheFloatSimulationBitForBit) {
+  torch::manual_seed(4);
+  const passes::FixedPointFormat input{8, 4}, weight_format{8, 4}, bias_format{8, 4};
+  torch::Tensor x = torch::randn({3, 17, 128}) * 4;
+  torch::Tensor weight = passes::fixed_point_quantize(torch::randn({512, 128}), weight_format);
+  torch::Tensor bias = passes::fixed_point_quantize(torch::randn({512}), bias_format);
+  torch::Tensor simulated = torch::linear(passes::fixed_point_quantize(x, input), weight, bias);
+  torch::Tensor integers = (weight * 16).to(torch::kInt32);
+  for (KernelIsa isa : isas_of_this_cpu()) {
+    IntegerLinear linear(IntegerPrecision::int8, integers, weight_format.frac_width, input, bias, isa);
+    EXPECT_TRUE(torch::equal(linear.forward(x), simulated)) << to_string(isa);
+    // Non-contiguous input (the CLS-only query) computes the same.
+    EXPECT_TRUE(torch::equal(linear.forward(x.narrow(1, 0, 1)), simulated.narrow(1, 0, 1))) << to_string(isa);
+  }
+}
+
+TEST(IntegerLinear, ChainedLayersGiveWhatTheyGiveOneAfterTheOther) {
+  torch::manual_seed(6);
+  const passes::FixedPointFormat format{8, 4};
+  torch::Tensor up = torch::randint(-20, 21, {96, 40}, torch::kInt32);
+  torch::Tensor down = torch::randint(-20, 21, {24, 96}, torch::kInt32);
+  torch::Tensor up_bias = torch::randn({96}), down_bias = torch::randn({24});
+  torch::Tensor x = torch::randn({3, 70, 40}) * 2;  // 210 rows: more than one block, a partial last one
+  for (KernelIsa isa : isas_of_this_cpu()) {
+    for (IntegerPrecision precision : {IntegerPrecision::int8, IntegerPrecision::int16}) {
+      IntegerLinear first(precision, up, 4, format, up_bias, isa), second(precision, down, 4, format, down_bias, isa);
+      torch::Tensor expected = second.forward(torch::gelu(first.forward(x)));
+      torch::Tensor chained =
+          IntegerLinear::forward_chain(first, [](torch::Tensor& tile) { torch::gelu_(tile); }, second, x);
+      EXPECT_EQ(chained.sizes(), expected.sizes());
+      EXPECT_TRUE(torch::equal(chained, expected)) << to_string(isa) << " " << to_string(precision);
+    }
+  }
+}
+
+TEST(IntegerLinear, NarrowWidthsClampToTheirOwnRange) {
+  torch::manual_seed(5);
+  const passes::FixedPointFormat input{4, 2};
+  torch::Tensor x = torch::randn({9, 40}) * 3;
+  torch::Tensor weight = torch::randint(-8, 8, {20, 40}, torch::kInt32);
+  torch::Tensor bias = torch::zeros({20});
+  torch::Tensor expected = exact_reference(x, weight, input, 2, bias);
+  for (KernelIsa isa : isas_of_this_cpu()) {
+    IntegerLinear linear(IntegerPrecision::int8, weight, 2, input, bias, isa);
+    EXPECT_TRUE(torch::equal(linear.forward(x), expected)) << to_string(isa);
+  }
+}
+
+TEST(IntegerLinear, PicksThePrecisionWhoseSumsAreExact) {
+  torch::Tensor small = torch::randint(-100, 100, {8, 512}, torch::kInt32);
+  EXPECT_EQ(IntegerLinear::precision_for(small, {8, 4}, {8, 4}), IntegerPrecision::int8);
+  EXPECT_EQ(IntegerLinear::precision_for(small, {4, 2}, {6, 3}), IntegerPrecision::int8);
+  EXPECT_EQ(IntegerLinear::precision_for(small, {12, 6}, {8, 4}), IntegerPrecision::int16);
+  EXPECT_EQ(IntegerLinear::precision_for(small, {16, 8}, {16, 8}), IntegerPrecision::int16);
+  // 2^15 · 512 · 500 > 2^31: a 16-bit input could overflow int32.
+  torch::Tensor large = torch::randint(-1000, 1000, {8, 512}, torch::kInt32);
+  EXPECT_EQ(IntegerLinear::precision_for(large, {16, 8}, {16, 8}), std::nullopt);
+  EXPECT_EQ(IntegerLinear::precision_for(large, {4, 2}, {16, 8}), IntegerPrecision::int16);
+  EXPECT_EQ(IntegerLinear::precision_for(small, {17, 8}, {8, 4}), std::nullopt);
+  EXPECT_EQ(IntegerLinear::precision_for(small, {8, 100}, {8, 100}), std::nullopt);  // 2^-200 is no float32
+  torch::Tensor wide = torch::full({2, 3}, 200, torch::kInt32);
+  EXPECT_EQ(IntegerLinear::precision_for(wide, {8, 4}, {9, 4}), IntegerPrecision::int16);
+  EXPECT_THROW(IntegerLinear(IntegerPrecision::int8, wide, 4, {8, 4}, torch::zeros({2}), KernelIsa::scalar), Error);
+  EXPECT_THROW(IntegerLinear(IntegerPrecision::int16, large, 8, {16, 8}, torch::zeros({8}), KernelIsa::scalar), Error);
+}
+
+}  // namespace
+}  // namespace whittle::deploy
