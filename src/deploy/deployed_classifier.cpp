@@ -40,22 +40,25 @@ DeployedClassifier::DeployedClassifier(const CompiledModel& model, KernelIsa isa
                             norm(prefix + "attention.output.LayerNorm"),
                             norm(prefix + "output.LayerNorm")});
   }
-  pooler_ = std::make_unique<DeployedLinear>(make_linear(model, "bert.pooler.dense", isa));
-  classifier_ = std::make_unique<DeployedLinear>(make_linear(model, "classifier", isa));
-  linear_names_ = linear_names(config_);
-  for (Layer& layer : layers_) {
-    for (DeployedLinear* linear : {&layer.query, &layer.key, &layer.value, &layer.attention_output,
-                                   &layer.intermediate, &layer.output}) {
-      linears_in_order_.push_back(linear);
-    }
-  }
-  linears_in_order_.push_back(pooler_.get());
-  linears_in_order_.push_back(classifier_.get());
+  pooler_.emplace(make_linear(model, "bert.pooler.dense", isa));
+  classifier_.emplace(make_linear(model, "classifier", isa));
 }
 
 std::vector<std::pair<std::string, std::string>> DeployedClassifier::engines() const {
+  // In the order of linear_names: per layer Q, K, V, attention output,
+  // intermediate, output; then the pooler and the classifier.
+  std::vector<const DeployedLinear*> in_order;
+  for (const Layer& layer : layers_) {
+    for (const DeployedLinear* linear : {&layer.query, &layer.key, &layer.value, &layer.attention_output,
+                                         &layer.intermediate, &layer.output}) {
+      in_order.push_back(linear);
+    }
+  }
+  in_order.push_back(&*pooler_);
+  in_order.push_back(&*classifier_);
+  std::vector<std::string> names = linear_names(config_);
   std::vector<std::pair<std::string, std::string>> engines;
-  for (size_t i = 0; i < linear_names_.size(); ++i) engines.emplace_back(linear_names_[i], linears_in_order_[i]->engine());
+  for (size_t i = 0; i < names.size(); ++i) engines.emplace_back(names[i], in_order[i]->engine());
   return engines;
 }
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,10 +46,8 @@ class DeployedClassifier {
   bool cls_only_last_layer_;
   model::BertEmbeddings embeddings_{nullptr};
   std::vector<Layer> layers_;
-  std::vector<std::string> linear_names_;
-  std::vector<DeployedLinear*> linears_in_order_;
-  std::unique_ptr<DeployedLinear> pooler_;
-  std::unique_ptr<DeployedLinear> classifier_;
+  std::optional<DeployedLinear> pooler_;
+  std::optional<DeployedLinear> classifier_;
 };
 
 }  // namespace whittle::deploy

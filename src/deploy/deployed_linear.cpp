@@ -18,7 +18,10 @@ DeployedLinear::DeployedLinear(const LinearRecord& record, const StoredTensor& w
       return;
     }
   }
-  if (record.quantization) input_format_ = record.quantization->data_in, weight_width_ = record.quantization->weight.width;
+  if (record.quantization) {
+    input_format_ = record.quantization->data_in;
+    weight_width_ = record.quantization->weight.width;
+  }
   weight_ = weight.to_float();
   bias_ = bias.to_float();
 }
