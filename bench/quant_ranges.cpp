@@ -3,7 +3,7 @@
 // to zero or clamps, with the magnitudes behind it. Inputs are recorded while
 // the float model evaluates a balanced subset of the IMDb test split.
 //
-//   build/quant_ranges --from DIR --data aclImdb_v1.tar.gz [--reviews 200] [--widths 4,6,8,10]
+//   build/quant_ranges --from DIR --data aclImdb_v1.tar.gz [--reviews 200] [--widths 4,6,8,10] [--threads N]
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -75,14 +75,16 @@ int main(int argc, char** argv) {
   CLI::App app{"share of weights and Linear inputs that fixed-point quantization zeroes or clamps"};
   std::string from, source;
   int64_t reviews = 200, max_length = 512;
+  int threads = 0;
   std::vector<int64_t> widths = {4, 6, 8, 10};
   app.add_option("--from", from, "checkpoint")->required();
   app.add_option("--data", source, "IMDb (aclImdb_v1.tar.gz or folder)")->required();
   app.add_option("--reviews", reviews, "balanced subset of the test split")->capture_default_str();
   app.add_option("--max-length", max_length)->capture_default_str();
   app.add_option("--widths", widths)->delimiter(',')->capture_default_str();
+  app.add_option("--threads", threads, "intra-op threads (default: all cores)");
   CLI11_PARSE(app, argc, argv);
-  whittle::configure_runtime(0);
+  whittle::configure_runtime(threads);
 
   auto loaded = whittle::experiments::load_compressed(from, 0);
   auto tokenizer = whittle::text::Tokenizer::load(from);

@@ -43,9 +43,13 @@ inline float exp_non_positive(float x) {
 
 // In-place softmax of one row of n scores.
 __attribute__((target_clones("arch=haswell", "default"))) void softmax_row(float* row, int64_t n) {
+  // The reductions are declared so that they vectorise: without the pragmas
+  // the compiler must keep their strict left-to-right order.
   float maximum = row[0];
+#pragma omp simd reduction(max : maximum)
   for (int64_t j = 1; j < n; ++j) maximum = std::max(maximum, row[j]);
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j) {
     row[j] = exp_non_positive(row[j] - maximum);
     sum += row[j];
@@ -100,7 +104,7 @@ void drop_rows(const Geometry& g, const DropoutMask& mask, int64_t example, int6
                int64_t rows, int64_t keys, const float* in, int64_t ld_in, float* out, int64_t ld_out) {
   for (int64_t i = 0; i < rows; ++i) {
     auto base = static_cast<uint64_t>(g.probability_index(example, head, first_query + i));
-    for (int64_t j = 0; j < keys; ++j) out[i * ld_out + j] = in[i * ld_in + j] * mask.factor(base + j);
+    detail::apply_dropout_run(mask, base, keys, in + i * ld_in, out + i * ld_out);
   }
 }
 

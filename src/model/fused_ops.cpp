@@ -19,9 +19,7 @@ torch::Tensor apply_mask(const torch::Tensor& input, const DropoutMask& mask) {
   const float* in = source.data_ptr<float>();
   float* out = output.data_ptr<float>();
   at::parallel_for(0, source.numel(), 16384, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      out[i] = in[i] * mask.factor(static_cast<uint64_t>(i));
-    }
+    detail::apply_dropout_run(mask, static_cast<uint64_t>(begin), end - begin, in + begin, out + begin);
   });
   return output;
 }
