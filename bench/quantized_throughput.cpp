@@ -2,7 +2,8 @@
 //  1. the fused quantizer against the composed torch ops it replaces, on an
 //     activation-sized tensor [16, 512, 128];
 //  2. BERT-Tiny training steps (random init, one fixed batch) with and without
-//     quantize_pass at 8 bits.
+//     quantize_pass at 8 bits;
+//  3. evaluation forward passes (no gradients) of the same two models.
 // The two models take turns step by step so that both see the same
 // background load; the report gives each round and the ranges.
 //
@@ -117,6 +118,40 @@ struct Trainer {
   }
 };
 
+// Seconds of one no-gradient forward pass, as the evaluator runs it.
+double timed_forward(whittle::model::BertForSequenceClassification& model, const Inputs& inputs) {
+  torch::NoGradGuard no_grad;
+  auto start = Clock::now();
+  auto logits = model->forward(inputs.ids, inputs.attention);
+  (void)logits.sum().item<float>();
+  return seconds_since(start);
+}
+
+nlohmann::json evaluation_timing(whittle::model::BertForSequenceClassification baseline,
+                                 whittle::model::BertForSequenceClassification quantized, const Inputs& inputs,
+                                 int rounds, int64_t passes) {
+  baseline->eval();
+  quantized->eval();
+  for (int i = 0; i < 2; ++i) timed_forward(baseline, inputs), timed_forward(quantized, inputs);
+  const double tokens = static_cast<double>(inputs.ids.numel() * passes);
+  std::vector<double> baseline_tps, quantized_tps, ratios;
+  for (int round = 0; round < rounds; ++round) {
+    double baseline_seconds = 0, quantized_seconds = 0;
+    for (int64_t i = 0; i < passes; ++i) {  // alternating, as for training
+      baseline_seconds += timed_forward(baseline, inputs);
+      quantized_seconds += timed_forward(quantized, inputs);
+    }
+    baseline_tps.push_back(tokens / baseline_seconds);
+    quantized_tps.push_back(tokens / quantized_seconds);
+    ratios.push_back(quantized_tps.back() / baseline_tps.back());
+  }
+  return {{"passes_per_round", passes},
+          {"float_tokens_per_second", baseline_tps},
+          {"quantized_tokens_per_second", quantized_tps},
+          {"quantized_over_float", ratios},
+          {"ratio_range", to_json(range_of(ratios))}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +208,7 @@ int main(int argc, char** argv) {
                         {"quantized_tokens_per_cpu_second", quantized_cpu_tps},
                         {"cpu_quantized_over_float", cpu_ratios},
                         {"cpu_ratio_range", to_json(range_of(cpu_ratios))}};
+  report["evaluation"] = evaluation_timing(baseline.model, quantized.model, inputs, rounds, 4 * steps);
   std::cout << report.dump(2) << std::endl;
   return 0;
 }

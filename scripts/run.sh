@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the main job on the shipped IMDb
-# sample: BERT-Tiny from a random initialisation, fine-tuned and evaluated.
+# Installs what is missing, builds, and runs the main job: the whole Mase lab
+# (`whittle lab --profile quick`) on the IMDb sample shipped in assets/, into
+# runs/lab-quick (report.md, report.html, figures). Extra arguments go to
+# `whittle lab`, e.g. --profile full --data PATH/TO/aclImdb_v1.tar.gz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-./build/whittle finetune --out runs/quick/model "$@"
+if [ $# -eq 0 ]; then set -- --profile quick; fi
+./build/whittle lab "$@"

@@ -13,7 +13,7 @@ $series0 << EOD
 EOD
 $series1 << EOD
 4 0.5
-6 0.8716
+6 0.87144
 8 0.86876
 10 0.86896
 12 0.86908
@@ -21,6 +21,8 @@ $series1 << EOD
 16 0.86928
 20 0.86932
 24 0.86928
+28 0.8694
+32 0.8694
 EOD
 set title "Fixed-point quantization of every Linear (IMDb test)"
 set xlabel "fixed-point width (bits)"
