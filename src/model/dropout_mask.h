@@ -57,4 +57,7 @@ struct DropoutMask {
 // the same factors as the scalar form, bit for bit.
 void apply_dropout_run(const DropoutMask& mask, uint64_t first_index, int64_t count, const float* in, float* out);
 
+// keep[j] = mask.keeps(first_index + j) as 0 or 1, for j < count, vectorised.
+void fill_keep_run(const DropoutMask& mask, uint64_t first_index, int64_t count, uint8_t* keep);
+
 }  // namespace whittle::model::detail

@@ -49,6 +49,14 @@ TEST(DropoutRun, KeepsSignedZeroAndNonFiniteInputsAsTheScalarFormDoes) {
   }
 }
 
+TEST(KeepRun, MatchesTheScalarMaskAcrossTheHighHalfOfTheIndex) {
+  DropoutMask mask(9, 0.3);
+  const uint64_t first = (uint64_t{5} << 32) - 300;
+  std::vector<uint8_t> keep(1000, 7);
+  fill_keep_run(mask, first, static_cast<int64_t>(keep.size()), keep.data());
+  for (size_t j = 0; j < keep.size(); ++j) ASSERT_EQ(keep[j], mask.keeps(first + j) ? 1 : 0) << j;
+}
+
 TEST(DropoutRun, EmptyRunWritesNothing) {
   DropoutMask mask(1, 0.5);
   float sentinel = 5.0f;

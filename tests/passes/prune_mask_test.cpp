@@ -64,6 +64,35 @@ TEST(RandomMask, IsDeterminedByTheSeed) {
   EXPECT_TRUE(torch::equal(a, torch::rand({64, 64}, reference) >= 0.5));
 }
 
+TEST(HashedRandomMask, KeepsOneMinusSparsityOfALargeTensor) {
+  for (double sparsity : {0.0, 0.1, 0.5, 0.9, 1.0}) {
+    torch::Tensor mask = hashed_random_keep_mask({1000, 1000}, sparsity, 11);
+    ASSERT_EQ(mask.scalar_type(), torch::kBool);
+    double kept = mask.to(torch::kFloat64).mean().item<double>();
+    EXPECT_NEAR(kept, 1.0 - sparsity, 0.01) << sparsity;
+  }
+}
+
+TEST(HashedRandomMask, IsDeterminedByTheSeedAndIndependentOfThreads) {
+  torch::Tensor a = hashed_random_keep_mask({300, 700}, 0.3, 5);
+  EXPECT_TRUE(torch::equal(a, hashed_random_keep_mask({300, 700}, 0.3, 5)));
+  EXPECT_FALSE(torch::equal(a, hashed_random_keep_mask({300, 700}, 0.3, 6)));
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  torch::Tensor serial = hashed_random_keep_mask({300, 700}, 0.3, 5);
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(a, serial));
+}
+
+TEST(HashedRandomMask, DropsWhereTheUniformDrawIsBelowTheSparsity) {
+  // rand = hash / 2^32; Mase's rule drops where rand < sparsity, so a
+  // larger sparsity drops a superset of a smaller one's elements.
+  torch::Tensor light = hashed_random_keep_mask({4096}, 0.2, 3);
+  torch::Tensor heavy = hashed_random_keep_mask({4096}, 0.6, 3);
+  EXPECT_TRUE(torch::equal(heavy & light, heavy));
+  EXPECT_GT(light.sum().item<int64_t>(), heavy.sum().item<int64_t>());
+}
+
 TEST(MaskByMagnitude, ComputesXTimesMaskAndItsGradient) {
   torch::manual_seed(9);
   torch::Tensor x = torch::randn({5, 300, 17}).requires_grad_(true);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "model/dropout_mask.h"
+
 namespace whittle::passes {
 namespace {
 
@@ -74,6 +76,17 @@ class MaskByMagnitude : public torch::autograd::Function<MaskByMagnitude> {
 
 torch::Tensor random_keep_mask(at::IntArrayRef sizes, double sparsity, at::Generator& generator) {
   return torch::rand(sizes, generator, torch::kFloat32).lt(sparsity).logical_not_();
+}
+
+torch::Tensor hashed_random_keep_mask(at::IntArrayRef sizes, double sparsity, uint64_t seed) {
+  torch::Tensor keep = torch::empty(sizes, torch::TensorOptions().dtype(torch::kBool));
+  // Dropout's mask is this criterion: dropped where hash / 2^32 < p.
+  const model::detail::DropoutMask mask(seed, sparsity);
+  uint8_t* bytes = bytes_of(keep);
+  at::parallel_for(0, keep.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    model::detail::fill_keep_run(mask, static_cast<uint64_t>(begin), end - begin, bytes + begin);
+  });
+  return keep;
 }
 
 torch::Tensor magnitude_keep_mask(const torch::Tensor& values, float threshold) {

@@ -10,6 +10,12 @@ namespace whittle::passes {
 // per element from `generator`.
 torch::Tensor random_keep_mask(at::IntArrayRef sizes, double sparsity, at::Generator& generator);
 
+// The same criterion with rand drawn from a counter-based hash of (seed,
+// element index): uniform in [0, 1) on a 2^-32 grid, filled in one parallel,
+// vectorised pass. Activation masks are drawn on every forward pass, where a
+// sequential generator would cost more than the layer's matmul.
+torch::Tensor hashed_random_keep_mask(at::IntArrayRef sizes, double sparsity, uint64_t seed);
+
 // Mase's l1 criterion against a threshold: kept where |value| > threshold.
 torch::Tensor magnitude_keep_mask(const torch::Tensor& values, float threshold);
 

@@ -1,7 +1,6 @@
 #include "passes/prune/prune_transform.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
+#include "model/dropout_mask.h"
 #include "passes/prune/magnitude_quantile.h"
 #include "passes/prune/prune_masks.h"
 #include "util/error.h"
@@ -13,8 +12,7 @@ PruneTransformImpl::PruneTransformImpl(torch::Tensor weight_mask, std::optional<
                                        std::optional<float> activation_threshold)
     : weight_(weight),
       activation_(activation),
-      activation_seed_(activation_seed),
-      generator_(at::make_generator<at::CPUGeneratorImpl>(activation_seed)) {
+      activation_seed_(activation_seed) {
   if (weight_.has_value() != weight_mask.defined()) {
     throw Error("prune transform: a weight mask goes with weight settings, and only with them");
   }
@@ -74,7 +72,8 @@ float PruneTransformImpl::activation_threshold_for(const torch::Tensor& input) {
 
 torch::Tensor PruneTransformImpl::random_activation_mask_for(const torch::Tensor& input) {
   if (statistic_mode_ != model::InputStatisticMode::replay) {
-    torch::Tensor mask = random_keep_mask(input.sizes(), activation_->sparsity, generator_);
+    const uint64_t draw_seed = model::detail::mix64(activation_seed_ ^ model::detail::mix64(activation_draws_++));
+    torch::Tensor mask = hashed_random_keep_mask(input.sizes(), activation_->sparsity, draw_seed);
     if (statistic_mode_ == model::InputStatisticMode::record) recorded_random_mask_ = mask;
     return mask;
   }

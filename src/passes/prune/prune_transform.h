@@ -1,6 +1,4 @@
 #pragma once
-#include <ATen/core/Generator.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,9 +24,8 @@ namespace whittle::passes {
 // leading rows, so that BERT's [CLS]-only last layer masks the [CLS] row
 // exactly as the full computation does. Random masks are replayed too,
 // rather than drawn for the [CLS] row alone: that would be a mask of the same
-// distribution, but it would leave the generator elsewhere than the full
-// computation leaves it, so even evaluation (where Mase draws random masks
-// as well) would change.
+// distribution, but a different one from the full computation's, so even
+// evaluation (where Mase draws random masks as well) would change.
 // It must run before quantization, so that the quantizer sees the masked
 // weight and input as in Mase (prune_pass puts it first).
 class PruneTransformImpl : public model::LinearTransformImpl {
@@ -36,8 +33,8 @@ class PruneTransformImpl : public model::LinearTransformImpl {
   static constexpr const char* kKind = "prune";
 
   // `weight_mask`: bool keep-mask of the weight's shape, or undefined when
-  // weights are not pruned. `activation_seed` seeds the generator of random
-  // activation masks. `activation_threshold` is needed for global l1
+  // weights are not pruned. `activation_seed` seeds the random activation
+  // masks: draw n uses hashed_random_keep_mask with a seed mixed from it and n. `activation_threshold` is needed for global l1
   // activation pruning.
   PruneTransformImpl(torch::Tensor weight_mask, std::optional<PruneSettings> weight,
                      std::optional<PruneSettings> activation, uint64_t activation_seed,
@@ -70,7 +67,7 @@ class PruneTransformImpl : public model::LinearTransformImpl {
   uint64_t activation_seed_;
   torch::Tensor weight_mask_;
   torch::Tensor activation_threshold_;  // 0-dim float32, global l1 only
-  at::Generator generator_;
+  uint64_t activation_draws_ = 0;  // random activation masks drawn so far
   model::InputStatisticMode statistic_mode_ = model::InputStatisticMode::compute;
   std::optional<float> recorded_threshold_;  // local l1
   torch::Tensor recorded_random_mask_;       // random
