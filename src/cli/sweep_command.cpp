@@ -12,36 +12,52 @@
 namespace whittle::cli {
 namespace {
 
+// The data flags both sweeps take.
+struct SweepData {
+  DataOptions source;
+  int64_t train_limit = 0;
+  int64_t test_limit = 0;
+  int64_t eval_batch_size = 32;
+
+  void add_to(CLI::App& command) {
+    source.add_to(command);
+    command.add_option("--train-limit", train_limit, "balanced subset of the train split (0 = all)");
+    command.add_option("--test-limit", test_limit, "balanced subset of the test split (0 = all)");
+    command.add_option("--eval-batch-size", eval_batch_size, "evaluation batch size")->capture_default_str();
+  }
+  nlohmann::json describe() const { return describe_data(source, train_limit, test_limit); }
+  data::TokenizedDataset load(data::Split split, const text::Tokenizer& tokenizer) const {
+    return load_split(source, split, split == data::Split::train ? train_limit : test_limit, tokenizer);
+  }
+};
+
 struct QuantSweepArguments {
   std::string from;
   std::string out;
   std::vector<int64_t> widths = experiments::default_quant_widths();
   std::optional<int64_t> frac_width;
   bool skip_qat = false;
-  DataOptions data;
-  int64_t train_limit = 0;
-  int64_t test_limit = 0;
-  int64_t eval_batch_size = 32;
+  SweepData data;
   TrainFlags qat;
 };
 
 void run_quant_sweep(const QuantSweepArguments& arguments) {
-  arguments.data.validate();
+  arguments.data.source.validate();
   experiments::QuantSweepOptions options;
   options.base_model = arguments.from;
   options.out_dir = arguments.out;
   options.widths = arguments.widths;
   options.frac_width = arguments.frac_width;
   options.run_qat = !arguments.skip_qat;
-  options.qat = arguments.qat.resolve(mase_finetune_defaults(), arguments.data.seed);
-  options.eval = {arguments.eval_batch_size, options.qat.length_multiple};
-  options.tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
-  options.data_description = describe_data(arguments.data, arguments.train_limit, arguments.test_limit);
+  options.qat = arguments.qat.resolve(mase_finetune_defaults(), arguments.data.source.seed);
+  options.eval = {arguments.data.eval_batch_size, options.qat.length_multiple};
+  options.tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
+  options.data_description = arguments.data.describe();
 
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
-  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  auto test_set = arguments.data.load(data::Split::test, tokenizer);
   data::TokenizedDataset train_set;
-  if (options.run_qat) train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+  if (options.run_qat) train_set = arguments.data.load(data::Split::train, tokenizer);
   auto summary = experiments::run_quant_sweep(options, train_set, test_set, std::cerr);
   std::cout << nlohmann::json({{"baseline_accuracy", summary.baseline_accuracy},
                                {"best_qat_width", summary.best_qat_width},
@@ -62,9 +78,6 @@ void register_quant_sweep(CLI::App& sweep) {
   command->add_option("--frac", arguments->frac_width, "fractional width for every width (default width/2)");
   command->add_flag("--no-qat", arguments->skip_qat, "PTQ only");
   arguments->data.add_to(*command);
-  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
-  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
-  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
   arguments->qat.add_to(*command, mase_finetune_defaults(), "qat-");
   command->callback([arguments] { run_quant_sweep(*arguments); });
 }
@@ -75,27 +88,24 @@ struct PruneSweepArguments {
   std::vector<double> sparsities = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
   std::vector<std::string> methods = {"random", "l1-norm"};
   bool weights_only = false;
-  DataOptions data;
-  int64_t train_limit = 0;
-  int64_t test_limit = 0;
-  int64_t eval_batch_size = 32;
+  SweepData data;
   TrainFlags finetune;
 };
 
 void run_prune_sweep(const PruneSweepArguments& arguments) {
-  arguments.data.validate();
+  arguments.data.source.validate();
   experiments::PruneSweepOptions options;
   options.base_model = arguments.from;
   options.out_dir = arguments.out;
   options.sparsities = arguments.sparsities;
   options.methods = arguments.methods;
   options.prune_activations = !arguments.weights_only;
-  options.finetune = arguments.finetune.resolve(mase_finetune_defaults(), arguments.data.seed);
-  options.eval = {arguments.eval_batch_size, options.finetune.length_multiple};
-  options.data_description = describe_data(arguments.data, arguments.train_limit, arguments.test_limit);
-  text::Tokenizer tokenizer = text::Tokenizer::load(resolve_tokenizer_dir(arguments.data, arguments.from));
-  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
-  auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+  options.finetune = arguments.finetune.resolve(mase_finetune_defaults(), arguments.data.source.seed);
+  options.eval = {arguments.data.eval_batch_size, options.finetune.length_multiple};
+  options.data_description = arguments.data.describe();
+  text::Tokenizer tokenizer = text::Tokenizer::load(resolve_tokenizer_dir(arguments.data.source, arguments.from));
+  auto test_set = arguments.data.load(data::Split::test, tokenizer);
+  auto train_set = arguments.data.load(data::Split::train, tokenizer);
   experiments::run_prune_sweep(options, train_set, test_set, std::cerr);
   std::cout << nlohmann::json({{"results", (options.out_dir / "results.json").string()}}).dump() << std::endl;
 }
@@ -110,9 +120,6 @@ void register_prune_sweep(CLI::App& sweep) {
   command->add_option("--methods", arguments->methods, "random, l1-norm")->delimiter(',')->capture_default_str();
   command->add_flag("--weights-only", arguments->weights_only, "do not prune the Linear inputs (the lab prunes both)");
   arguments->data.add_to(*command);
-  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
-  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
-  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
   arguments->finetune.add_to(*command, mase_finetune_defaults());
   command->callback([arguments] { run_prune_sweep(*arguments); });
 }

@@ -11,19 +11,14 @@
 #include "passes/quantize/quantize_config.h"
 #include "passes/quantize/quantize_pass.h"
 #include "text/tokenizer_files.h"
+#include "support/tiny_bert.h"
 
 namespace whittle::deploy::test {
 
 // Weights ten times BERT's usual spread, so that they land on many
 // fixed-point steps instead of rounding to zero.
 inline model::BertConfig tiny_config() {
-  model::BertConfig config;
-  config.vocab_size = 100;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
+  model::BertConfig config = test_support::tiny_bert_config();
   config.initializer_range = 0.2;
   return config;
 }

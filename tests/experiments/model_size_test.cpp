@@ -7,21 +7,13 @@
 #include "passes/prune/prune_transform.h"
 #include "passes/quantize/quantize_pass.h"
 #include "util/error.h"
+#include "support/tiny_bert.h"
 
 namespace whittle::experiments {
 namespace {
 
 // vocab 100, hidden 32, 2 layers, intermediate 64, 64 positions, 2 labels.
-model::BertConfig tiny_config() {
-  model::BertConfig config;
-  config.vocab_size = 100;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  return config;
-}
+model::BertConfig tiny_config() { return test_support::tiny_bert_config(); }
 
 // Counted by hand from tiny_config():
 //   per layer  Q, K, V, attention output 4 × 32·32 = 4096, intermediate 32·64 = 2048,

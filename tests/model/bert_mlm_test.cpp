@@ -11,19 +11,14 @@
 #include "model/safetensors.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "support/tiny_bert.h"
 
 namespace whittle::model {
 namespace {
 namespace fs = std::filesystem;
 
 BertConfig tiny_config() {
-  BertConfig config;
-  config.vocab_size = 50;
-  config.hidden_size = 16;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 32;
-  config.max_position_embeddings = 32;
+  BertConfig config = test_support::tiny_bert_config({.hidden = 16, .intermediate = 32, .vocab = 50, .positions = 32});
   config.layer_norm_eps = 1e-5;
   return config;
 }

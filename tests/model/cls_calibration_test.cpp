@@ -3,20 +3,12 @@
 #include "model/bert.h"
 #include "model/classifier_io.h"
 #include "util/error.h"
+#include "support/tiny_bert.h"
 
 namespace whittle::model {
 namespace {
 
-BertConfig tiny_config() {
-  BertConfig config;
-  config.vocab_size = 100;
-  config.hidden_size = 16;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 32;
-  config.max_position_embeddings = 64;
-  return config;
-}
+BertConfig tiny_config() { return test_support::tiny_bert_config({.hidden = 16, .intermediate = 32}); }
 
 // Subtracts the mean of its whole input: every row's result depends on all
 // rows, as activation pruning's quantile does. Counts its calls per mode.

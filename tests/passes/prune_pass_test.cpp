@@ -9,22 +9,14 @@
 #include "passes/quantize/quantize_pass.h"
 #include "passes/quantize/quantize_transform.h"
 #include "util/error.h"
+#include "support/tiny_bert.h"
 
 namespace whittle::passes {
 namespace {
 
 using nlohmann::json;
 
-model::BertConfig tiny_config() {
-  model::BertConfig config;
-  config.vocab_size = 100;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  return config;
-}
+model::BertConfig tiny_config() { return test_support::tiny_bert_config(); }
 
 struct Batch {
   torch::Tensor ids, attention;

@@ -7,6 +7,7 @@
 
 #include "data/tokenized.h"
 #include "model/bert_config.h"
+#include "support/tiny_bert.h"
 
 namespace whittle::test_support {
 
@@ -27,15 +28,6 @@ inline data::TokenizedDataset contains_seven_task(int64_t examples, uint64_t see
 }
 
 // Small enough that a training test takes a second or two.
-inline model::BertConfig tiny_task_config() {
-  model::BertConfig config;
-  config.vocab_size = 64;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  return config;
-}
+inline model::BertConfig tiny_task_config() { return tiny_bert_config({.vocab = 64}); }
 
 }  // namespace whittle::test_support

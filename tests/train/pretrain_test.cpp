@@ -9,6 +9,7 @@
 #include "train/mlm_masking.h"
 #include "train/pretrain.h"
 #include "util/error.h"
+#include "support/tiny_bert.h"
 
 namespace whittle::train {
 namespace {
@@ -157,13 +158,7 @@ Sequences counting_sequences(int count, uint64_t seed) {
 }
 
 model::BertConfig tiny_config() {
-  model::BertConfig config;
-  config.vocab_size = 50;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 32;
+  model::BertConfig config = test_support::tiny_bert_config({.vocab = 50, .positions = 32});
   config.hidden_dropout_prob = 0.0;
   config.attention_probs_dropout_prob = 0.0;
   return config;
