@@ -1,0 +1,17 @@
+$series0 << EOD
+0.1 0.86732
+0.2 0.86888
+EOD
+set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
+set xlabel "sparsity"
+set ylabel "highest accuracy"
+set grid
+set key bottom right
+set xtics (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+set terminal pngcairo size 900,600 enhanced font 'sans,11'
+set output "docs/results/prune/pruning.png"
+plot $series0 using 1:2 with linespoints lw 2 pt 7 title "Random", 0.87144 with lines dt 2 lw 2 title "unpruned (best QAT model)"
+set terminal svg size 900,600 enhanced font 'sans,11'
+set output "docs/results/prune/pruning.svg"
+plot $series0 using 1:2 with linespoints lw 2 pt 7 title "Random", 0.87144 with lines dt 2 lw 2 title "unpruned (best QAT model)"
+unset output
