@@ -40,6 +40,13 @@ fs::path qat_model_dir(const QuantSweepOptions& options, int64_t width) {
   return options.out_dir / "models" / ("qat-w" + std::to_string(width));
 }
 
+nlohmann::json run_ptq_point(const QuantSweepOptions& options, int64_t width, const data::TokenizedDataset& test_set,
+                             std::ostream& log) {
+  auto model = quantized_base(options, width);
+  nlohmann::json test = to_json(train::evaluate(model, test_set, options.eval, log));
+  return {{"width", width}, {"frac_width", frac_for(options, width)}, {"test", test}, {"accuracy", test.at("accuracy")}};
+}
+
 nlohmann::json run_qat_point(const QuantSweepOptions& options, int64_t width, const data::TokenizedDataset& train_set,
                              const data::TokenizedDataset& test_set, std::ostream& log) {
   auto model = quantized_base(options, width);
@@ -93,15 +100,8 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
       store.put(key, to_json(train::evaluate(loaded.model, test_set, options.eval, log)));
     } else {
       int64_t width = std::stoll(key.substr(key.find("/w") + 2));
-      nlohmann::json point = {{"width", width}, {"frac_width", frac_for(options, width)}};
-      if (key.starts_with("ptq/")) {
-        auto model = quantized_base(options, width);
-        point["test"] = to_json(train::evaluate(model, test_set, options.eval, log));
-        point["accuracy"] = point["test"]["accuracy"];
-      } else {
-        point = run_qat_point(options, width, train_set, test_set, log);
-      }
-      store.put(key, point);
+      store.put(key, key.starts_with("ptq/") ? run_ptq_point(options, width, test_set, log)
+                                             : run_qat_point(options, width, train_set, test_set, log));
     }
     write_quant_sweep_outputs(options.out_dir);
     progress.advance(1);

@@ -34,8 +34,8 @@ class PruneTransformImpl : public model::LinearTransformImpl {
 
   // `weight_mask`: bool keep-mask of the weight's shape, or undefined when
   // weights are not pruned. `activation_seed` seeds the random activation
-  // masks: draw n uses hashed_random_keep_mask with a seed mixed from it and n. `activation_threshold` is needed for global l1
-  // activation pruning.
+  // masks: draw n uses hashed_random_keep_mask with a seed mixed from it and
+  // n. `activation_threshold` is needed for global l1 activation pruning.
   PruneTransformImpl(torch::Tensor weight_mask, std::optional<PruneSettings> weight,
                      std::optional<PruneSettings> activation, uint64_t activation_seed,
                      std::optional<float> activation_threshold = std::nullopt);
