@@ -1,5 +1,12 @@
 #include "experiments/result_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -19,6 +26,29 @@ nlohmann::json read_document(const std::filesystem::path& path) {
   }
   return document;
 }
+
+// Holds an exclusive advisory lock on `<store>.lock` while alive, so that the
+// reread-merge-write of one process never interleaves with another's.
+class StoreLock {
+ public:
+  explicit StoreLock(const std::filesystem::path& store_path) {
+    std::string lock_path = store_path.string() + ".lock";
+    descriptor_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (descriptor_ < 0) throw Error("cannot open lock file " + lock_path + ": " + std::strerror(errno));
+    while (::flock(descriptor_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(descriptor_);
+        throw Error("cannot lock " + lock_path + ": " + std::strerror(errno));
+      }
+    }
+  }
+  ~StoreLock() { ::close(descriptor_); }
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+
+ private:
+  int descriptor_ = -1;
+};
 
 }  // namespace
 
@@ -52,6 +82,9 @@ std::optional<nlohmann::json> ResultStore::get(const std::string& key) const {
 }
 
 void ResultStore::put(const std::string& key, nlohmann::json value) {
+  StoreLock lock(path_);
+  // Another process may have added points since this one last looked.
+  if (std::filesystem::exists(path_)) document_["points"] = read_document(path_)["points"];
   for (auto& point : document_["points"]) {
     if (point.at("key") == key) {
       point["value"] = std::move(value);

@@ -11,7 +11,9 @@ namespace whittle::experiments {
 // The finished points of a sweep, one JSON object per key, kept in one JSON
 // file that is rewritten atomically after every point. A killed sweep
 // reopens the file and skips the keys it holds: no point is lost, none is
-// run or counted twice.
+// run or counted twice. Several processes may share one store (say one per
+// core, each running other points): every write takes a lock, rereads the
+// file and adds its point to what the others wrote.
 class ResultStore {
  public:
   // Opens (or starts) the store at `path`. `signature` describes what the
