@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "util/error.h"
 
@@ -74,16 +75,19 @@ struct GemmArguments {
 // The same rounding, in the same float32 operations, as the fixed-point
 // quantizer: nearbyint rounds half to even.
 template <typename Lanes>
+typename Lanes::Input quantize_element(float x, QuantizeConstants c) {
+  float rounded = std::nearbyint(x * c.scale);
+  float clamped = rounded < c.lowest ? c.lowest : (rounded > c.highest ? c.highest : rounded);
+  return static_cast<typename Lanes::Input>(static_cast<int32_t>(clamped) + Lanes::zero_point);
+}
+
+template <typename Lanes>
 void quantize_rows_scalar(const float* x, int64_t rows, int64_t k, int64_t k_padded, QuantizeConstants c,
                           typename Lanes::Input* out) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = x + r * k;
     typename Lanes::Input* row = out + r * k_padded;
-    for (int64_t j = 0; j < k; ++j) {
-      float rounded = std::nearbyint(in[j] * c.scale);
-      float clamped = rounded < c.lowest ? c.lowest : (rounded > c.highest ? c.highest : rounded);
-      row[j] = static_cast<typename Lanes::Input>(static_cast<int32_t>(clamped) + Lanes::zero_point);
-    }
+    for (int64_t j = 0; j < k; ++j) row[j] = quantize_element<Lanes>(in[j], c);
     std::fill(row + k, row + k_padded, static_cast<typename Lanes::Input>(Lanes::zero_point));
   }
 }
@@ -205,15 +209,192 @@ WHITTLE_VNNI void gemm_rows_vnni(const GemmArguments& a) {
   }
 }
 
+
+// --- AVX2 --------------------------------------------------------------------
+// Without VNNI there is no one-instruction int8 dot product, but vpmaddubsw
+// multiplies 32 u8 x s8 pairs and adds neighbours into int16 lanes. That is
+// exact while no lane can pass 32767, which the weights bound: a lane sums
+// 2 · run products of at most 255 · max|W| (see avx2_int8_run), so `run`
+// groups add up in int16 before vpmaddwd widens them into the int32 sums.
+// int16 layers use vpmaddwd directly (pairs of int16 products into int32).
+
+#define WHITTLE_AVX2 __attribute__((target("avx2,fma")))
+
+constexpr int64_t kAvx2SliceColumns = 16;  // two ymm registers of int32 lanes
+constexpr int kAvx2TileRows = 4;
+
+// The scalar quantizer's operations, 8 lanes at a time (vroundps rounds half
+// to even, as nearbyint does in the default rounding mode).
+template <typename Lanes>
+WHITTLE_AVX2 void quantize_rows_avx2(const float* x, int64_t rows, int64_t k, int64_t k_padded, QuantizeConstants c,
+                                     typename Lanes::Input* out) {
+  const __m256 scale = _mm256_set1_ps(c.scale);
+  const __m256 lowest = _mm256_set1_ps(c.lowest);
+  const __m256 highest = _mm256_set1_ps(c.highest);
+  const __m256i zero_point = _mm256_set1_epi32(Lanes::zero_point);
+  alignas(32) int32_t lanes[8];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * k;
+    typename Lanes::Input* row = out + r * k_padded;
+    int64_t j = 0;
+    for (; j + 8 <= k; j += 8) {
+      __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(in + j), scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      v = _mm256_min_ps(_mm256_max_ps(v, lowest), highest);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi32(_mm256_cvtps_epi32(v), zero_point));
+      for (int i = 0; i < 8; ++i) row[j + i] = static_cast<typename Lanes::Input>(lanes[i]);
+    }
+    for (; j < k; ++j) row[j] = quantize_element<Lanes>(in[j], c);
+    std::fill(row + k, row + k_padded, static_cast<typename Lanes::Input>(Lanes::zero_point));
+  }
+}
+
+// Stores the int32 sums of 8 columns as y = (sums - compensation) · scale + bias.
+WHITTLE_AVX2 inline void avx2_store(const GemmArguments& a, int64_t row, int64_t first, __m256i sums) {
+  const int64_t count = std::min<int64_t>(8, a.columns - first);
+  const __m256i compensation = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.compensation + first));
+  const __m256 exact = _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, compensation));
+  const __m256 y = _mm256_fmadd_ps(exact, _mm256_set1_ps(a.scale), _mm256_loadu_ps(a.bias + first));
+  float* out = a.y + row * a.columns + first;
+  if (count == 8) {
+    _mm256_storeu_ps(out, y);
+  } else {
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, y);
+    std::copy(lanes, lanes + count, out);
+  }
+}
+
+// Rows x 16 columns of one panel slice, int8: 4 input bytes of a row are
+// broadcast against the 16 columns' 4 weight bytes (two ymm) per group.
+template <int Rows>
+WHITTLE_AVX2 inline void avx2_int8_tile(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice,
+                                        int64_t run) {
+  const int64_t groups = a.k_padded / Int8Lanes::group;
+  const uint8_t* w = a.weight + panel * groups * kPanelColumns * kGroupBytes + slice * kAvx2SliceColumns * kGroupBytes;
+  const uint8_t* x = static_cast<const uint8_t*>(a.x) + row * a.k_padded;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i sums[Rows][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < Rows; ++r) sums[r][0] = sums[r][1] = _mm256_setzero_si256();
+  for (int64_t start = 0; start < groups; start += run) {
+    const int64_t stop = std::min(groups, start + run);
+    __m256i narrow[Rows][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < Rows; ++r) narrow[r][0] = narrow[r][1] = _mm256_setzero_si256();
+    for (int64_t g = start; g < stop; ++g) {
+      const uint8_t* wg = w + g * kPanelColumns * kGroupBytes;
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + 32));
+#pragma GCC unroll 4
+      for (int r = 0; r < Rows; ++r) {
+        int32_t bytes;
+        std::memcpy(&bytes, x + r * a.k_padded + g * kGroupBytes, sizeof bytes);
+        const __m256i xb = _mm256_set1_epi32(bytes);
+        narrow[r][0] = _mm256_add_epi16(narrow[r][0], _mm256_maddubs_epi16(xb, w0));
+        narrow[r][1] = _mm256_add_epi16(narrow[r][1], _mm256_maddubs_epi16(xb, w1));
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < Rows; ++r) {
+      sums[r][0] = _mm256_add_epi32(sums[r][0], _mm256_madd_epi16(narrow[r][0], ones));
+      sums[r][1] = _mm256_add_epi32(sums[r][1], _mm256_madd_epi16(narrow[r][1], ones));
+    }
+  }
+  const int64_t first = panel * kPanelColumns + slice * kAvx2SliceColumns;
+#pragma GCC unroll 4
+  for (int r = 0; r < Rows; ++r) {
+    avx2_store(a, row + r, first, sums[r][0]);
+    if (first + 8 < a.columns) avx2_store(a, row + r, first + 8, sums[r][1]);
+  }
+}
+
+// Rows x 16 columns, int16: 2 input elements of a row against the 16
+// columns' 2 weight elements (two ymm) per group.
+template <int Rows>
+WHITTLE_AVX2 inline void avx2_int16_tile(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice, int64_t) {
+  const int64_t groups = a.k_padded / Int16Lanes::group;
+  const uint8_t* w = a.weight + panel * groups * kPanelColumns * kGroupBytes + slice * kAvx2SliceColumns * kGroupBytes;
+  const auto* x = static_cast<const int16_t*>(a.x) + row * a.k_padded;
+  __m256i sums[Rows][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < Rows; ++r) sums[r][0] = sums[r][1] = _mm256_setzero_si256();
+  for (int64_t g = 0; g < groups; ++g) {
+    const uint8_t* wg = w + g * kPanelColumns * kGroupBytes;
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + 32));
+#pragma GCC unroll 4
+    for (int r = 0; r < Rows; ++r) {
+      int32_t pair;
+      std::memcpy(&pair, x + r * a.k_padded + g * Int16Lanes::group, sizeof pair);
+      const __m256i xp = _mm256_set1_epi32(pair);
+      sums[r][0] = _mm256_add_epi32(sums[r][0], _mm256_madd_epi16(xp, w0));
+      sums[r][1] = _mm256_add_epi32(sums[r][1], _mm256_madd_epi16(xp, w1));
+    }
+  }
+  const int64_t first = panel * kPanelColumns + slice * kAvx2SliceColumns;
+#pragma GCC unroll 4
+  for (int r = 0; r < Rows; ++r) {
+    avx2_store(a, row + r, first, sums[r][0]);
+    if (first + 8 < a.columns) avx2_store(a, row + r, first + 8, sums[r][1]);
+  }
+}
+
+template <typename Lanes>
+struct Avx2Tile;
+template <>
+struct Avx2Tile<Int8Lanes> {
+  template <int Rows>
+  static void run(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice, int64_t run) {
+    avx2_int8_tile<Rows>(a, row, panel, slice, run);
+  }
+};
+template <>
+struct Avx2Tile<Int16Lanes> {
+  template <int Rows>
+  static void run(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice, int64_t run) {
+    avx2_int16_tile<Rows>(a, row, panel, slice, run);
+  }
+};
+
+template <typename Lanes>
+void gemm_rows_avx2(const GemmArguments& a, int64_t run) {
+  using Tile = Avx2Tile<Lanes>;
+  for (int64_t p = 0; p < a.panels; ++p) {
+    for (int64_t slice = 0; slice < kPanelColumns / kAvx2SliceColumns; ++slice) {
+      if (p * kPanelColumns + slice * kAvx2SliceColumns >= a.columns) break;
+      int64_t row = 0;
+      for (; row + kAvx2TileRows <= a.rows; row += kAvx2TileRows) Tile::template run<kAvx2TileRows>(a, row, p, slice, run);
+      switch (a.rows - row) {
+        case 3: Tile::template run<3>(a, row, p, slice, run); break;
+        case 2: Tile::template run<2>(a, row, p, slice, run); break;
+        case 1: Tile::template run<1>(a, row, p, slice, run); break;
+        default: break;
+      }
+    }
+  }
+}
+
+// How many int8 groups the AVX2 kernel may add in int16 lanes before
+// widening: each lane gains at most 2 · 255 · max|W| per group. 0 means
+// that even one vpmaddubsw could saturate (max|W| > 64).
+int64_t avx2_int8_run(const torch::Tensor& weight) {
+  const int64_t largest = weight.numel() == 0 ? 0 : weight.abs().max().item<int64_t>();
+  if (largest == 0) return std::numeric_limits<int32_t>::max();
+  return 32767 / (2 * 255 * largest);
+}
+
 template <typename Lanes>
 void quantize_and_multiply(const float* input, int64_t k, QuantizeConstants constants, GemmArguments& arguments,
-                           KernelIsa isa) {
+                           KernelIsa isa, int64_t avx2_run) {
   thread_local std::vector<typename Lanes::Input> quantized;
   quantized.resize(static_cast<size_t>(arguments.rows * arguments.k_padded));
   arguments.x = quantized.data();
   if (isa == KernelIsa::avx512_vnni) {
     quantize_rows_vnni<Lanes>(input, arguments.rows, k, arguments.k_padded, constants, quantized.data());
     gemm_rows_vnni<Lanes>(arguments);
+  } else if (isa == KernelIsa::avx2) {
+    quantize_rows_avx2<Lanes>(input, arguments.rows, k, arguments.k_padded, constants, quantized.data());
+    gemm_rows_avx2<Lanes>(arguments, avx2_run);
   } else {
     quantize_rows_scalar<Lanes>(input, arguments.rows, k, arguments.k_padded, constants, quantized.data());
     gemm_rows_scalar<Lanes>(arguments);
@@ -277,18 +458,31 @@ std::vector<int64_t> output_shape(const torch::Tensor& input, int64_t out_featur
 
 }  // namespace
 
-std::string to_string(KernelIsa isa) { return isa == KernelIsa::avx512_vnni ? "avx512-vnni" : "scalar"; }
+std::string to_string(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::avx512_vnni: return "avx512-vnni";
+    case KernelIsa::avx2: return "avx2";
+    case KernelIsa::scalar: return "scalar";
+  }
+  return "unknown";
+}
 
 std::string to_string(IntegerPrecision precision) { return precision == IntegerPrecision::int8 ? "int8" : "int16"; }
 
 bool cpu_supports(KernelIsa isa) {
   if (isa == KernelIsa::scalar) return true;
   __builtin_cpu_init();
+  if (isa == KernelIsa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
-KernelIsa best_kernel_isa() { return cpu_supports(KernelIsa::avx512_vnni) ? KernelIsa::avx512_vnni : KernelIsa::scalar; }
+KernelIsa best_kernel_isa() {
+  for (KernelIsa isa : {KernelIsa::avx512_vnni, KernelIsa::avx2}) {
+    if (cpu_supports(isa)) return isa;
+  }
+  return KernelIsa::scalar;
+}
 
 std::optional<IntegerPrecision> IntegerLinear::precision_for(const torch::Tensor& weight_integers,
                                                              const passes::FixedPointFormat& input_format,
@@ -321,6 +515,11 @@ IntegerLinear::IntegerLinear(IntegerPrecision precision, const torch::Tensor& we
     throw Error("the " + to_string(precision) + " kernel cannot compute this layer exactly");
   }
   if (!cpu_supports(isa)) throw Error("this CPU does not support " + to_string(isa));
+  if (isa == KernelIsa::avx2 && precision == IntegerPrecision::int8) {
+    avx2_run_ = avx2_int8_run(weight);
+    // Weights past ±64 could saturate vpmaddubsw: this layer runs the exact scalar kernel.
+    if (avx2_run_ == 0) isa_ = KernelIsa::scalar;
+  }
   compensation_.assign(static_cast<size_t>(panels_ * kPanelColumns), 0);
   bias_.assign(static_cast<size_t>(panels_ * kPanelColumns), 0.0f);
   if (precision == IntegerPrecision::int8) {
@@ -337,9 +536,9 @@ void IntegerLinear::compute_rows(const float* input, int64_t rows, float* output
                           bias_.data(), output_scale_, output, out_features_};
   const QuantizeConstants constants = quantize_constants(input_format_);
   if (precision_ == IntegerPrecision::int8) {
-    quantize_and_multiply<Int8Lanes>(input, in_features_, constants, arguments, isa_);
+    quantize_and_multiply<Int8Lanes>(input, in_features_, constants, arguments, isa_, avx2_run_);
   } else {
-    quantize_and_multiply<Int16Lanes>(input, in_features_, constants, arguments, isa_);
+    quantize_and_multiply<Int16Lanes>(input, in_features_, constants, arguments, isa_, avx2_run_);
   }
 }
 

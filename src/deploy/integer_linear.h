@@ -11,10 +11,11 @@
 
 namespace whittle::deploy {
 
-// The instructions the integer kernels run on. avx512_vnni is picked at run
-// time when the CPU has it; scalar is the portable fallback (same layout,
-// plain C++).
-enum class KernelIsa { scalar, avx512_vnni };
+// The instructions the integer kernels run on, the best the CPU has picked at
+// run time: avx512_vnni, else avx2 (int8 layers whose weights pass ±64 then
+// run scalar, as vpmaddubsw could saturate), else scalar, the portable
+// fallback (same layout, plain C++).
+enum class KernelIsa { scalar, avx2, avx512_vnni };
 
 std::string to_string(KernelIsa isa);
 bool cpu_supports(KernelIsa isa);
@@ -73,6 +74,8 @@ class IntegerLinear {
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
   IntegerPrecision precision() const { return precision_; }
+  // The instructions this layer runs on: the requested ones, or scalar where
+  // those cannot compute it exactly.
   KernelIsa isa() const { return isa_; }
 
  private:
@@ -92,6 +95,7 @@ class IntegerLinear {
   passes::FixedPointFormat input_format_;
   float output_scale_;
   KernelIsa isa_;
+  int64_t avx2_run_ = 0;  // avx2 int8: groups summed in int16 lanes before widening
 };
 
 }  // namespace whittle::deploy

@@ -24,7 +24,7 @@ constexpr int64_t kQueryBlock = 128;
 // degree-6 polynomial for exp(r), then 2^n through the exponent bits. Plain
 // arithmetic so that the row loops below vectorise; glibc's expf does not.
 inline float exp_non_positive(float x) {
-  x = std::max(x, -87.0f);  // exp(-87) is near FLT_MIN; below it softmax weights are 0 anyway
+  x = x < -87.0f ? -87.0f : x;  // exp(-87) is near FLT_MIN; below it softmax weights are 0 anyway
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kRoundMagic = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
   float n = (x * kLog2e + kRoundMagic) - kRoundMagic;
@@ -41,25 +41,27 @@ inline float exp_non_positive(float x) {
   return p * std::bit_cast<float>(exponent);
 }
 
-// In-place softmax of one row of n scores.
-__attribute__((target_clones("arch=haswell", "default"))) void softmax_row(float* row, int64_t n) {
+// In-place softmax of one row of n scores. The clone is chosen by CPU
+// features (x86-64-v3: AVX2, FMA), not by model: "arch=haswell" clones run
+// only on Intel's Haswell family and left AMD CPUs on the SSE2 default.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void softmax_row(float* row, int64_t n) {
   // The reductions are declared so that they vectorise: without the pragmas
   // the compiler must keep their strict left-to-right order.
   float maximum = row[0];
 #pragma omp simd reduction(max : maximum)
   for (int64_t j = 1; j < n; ++j) maximum = std::max(maximum, row[j]);
+  // Two loops rather than one: GCC vectorises neither part of the fused loop.
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) row[j] = exp_non_positive(row[j] - maximum);
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) {
-    row[j] = exp_non_positive(row[j] - maximum);
-    sum += row[j];
-  }
+  for (int64_t j = 0; j < n; ++j) sum += row[j];
   float inverse = 1.0f / sum;
   for (int64_t j = 0; j < n; ++j) row[j] *= inverse;
 }
 
 // Softmax backward for one row: ds = p · (dp − Σ dp·p), written over dp.
-__attribute__((target_clones("arch=haswell", "default"))) void softmax_backward_row(const float* p, float* dp,
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void softmax_backward_row(const float* p, float* dp,
                                                                                      int64_t n) {
   float dot = 0.0f;
   for (int64_t j = 0; j < n; ++j) dot += dp[j] * p[j];

@@ -22,7 +22,8 @@ inline Piece piece_at(const DropoutMask& mask, uint64_t index, int64_t remaining
 
 }  // namespace
 
-__attribute__((target_clones("arch=haswell", "default"))) void apply_dropout_run(const DropoutMask& mask,
+// x86-64-v3 (AVX2) clones are picked by CPU features, on Intel and AMD alike.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void apply_dropout_run(const DropoutMask& mask,
                                                                                 uint64_t first_index, int64_t count,
                                                                                 const float* in, float* out) {
   // Copied out of the struct: `out` could alias it, which would force a
@@ -43,7 +44,7 @@ __attribute__((target_clones("arch=haswell", "default"))) void apply_dropout_run
   }
 }
 
-__attribute__((target_clones("arch=haswell", "default"))) void fill_keep_run(const DropoutMask& mask,
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void fill_keep_run(const DropoutMask& mask,
                                                                             uint64_t first_index, int64_t count,
                                                                             uint8_t* keep) {
   const uint32_t key_low = mask.key_low;

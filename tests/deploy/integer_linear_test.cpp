@@ -12,7 +12,9 @@ namespace {
 
 std::vector<KernelIsa> isas_of_this_cpu() {
   std::vector<KernelIsa> isas = {KernelIsa::scalar};
-  if (cpu_supports(KernelIsa::avx512_vnni)) isas.push_back(KernelIsa::avx512_vnni);
+  for (KernelIsa isa : {KernelIsa::avx2, KernelIsa::avx512_vnni}) {
+    if (cpu_supports(isa)) isas.push_back(isa);
+  }
   return isas;
 }
 
@@ -46,6 +48,40 @@ TEST(IntegerLinear, Int8MatchesExactIntegerArithmeticOnEveryShapeAndIsa) {
           << to_string(isa) << " rows " << c.rows << " in " << c.in << " out " << c.out;
     }
   }
+}
+
+// Small weights, as fixed-point BERT weights are (|W| <= 3 at 8 bits), let
+// the AVX2 kernel add many groups in int16 lanes before widening; the
+// largest weights it takes (±64) allow one group at a time.
+TEST(IntegerLinear, Avx2Int8IsExactFromSmallWeightsToItsLimit) {
+  if (!cpu_supports(KernelIsa::avx2)) GTEST_SKIP() << "no AVX2";
+  const passes::FixedPointFormat input{8, 4};
+  for (int64_t largest : {1, 3, 12, 64}) {
+    for (Case c : {Case{1, 3, 2}, Case{5, 200, 24}, Case{9, 512, 130}, Case{64, 128, 128}}) {
+      torch::manual_seed(largest * 7 + c.in);
+      torch::Tensor x = torch::randn({c.rows, c.in}) * 4;
+      torch::Tensor weight = torch::randint(-largest, largest + 1, {c.out, c.in}, torch::kInt32);
+      weight[0].fill_(static_cast<int32_t>(-largest));  // one column at the bound throughout
+      x[0].fill_(-8.0);  // X + 128 = 0 here, 255 on the next row
+      if (c.rows > 1) x[1].fill_(8.0);
+      torch::Tensor bias = torch::randn({c.out});
+      IntegerLinear linear(IntegerPrecision::int8, weight, 4, input, bias, KernelIsa::avx2);
+      EXPECT_EQ(linear.isa(), KernelIsa::avx2);
+      EXPECT_TRUE(torch::equal(linear.forward(x), exact_reference(x, weight, input, 4, bias)))
+          << "max|W| " << largest << " rows " << c.rows << " in " << c.in << " out " << c.out;
+    }
+  }
+}
+
+TEST(IntegerLinear, Avx2Int8FallsBackToScalarWhereItCouldSaturate) {
+  if (!cpu_supports(KernelIsa::avx2)) GTEST_SKIP() << "no AVX2";
+  const passes::FixedPointFormat input{8, 4};
+  torch::Tensor weight = torch::full({3, 16}, 65, torch::kInt32);
+  torch::Tensor x = torch::full({2, 16}, 7.9);
+  torch::Tensor bias = torch::zeros({3});
+  IntegerLinear linear(IntegerPrecision::int8, weight, 4, input, bias, KernelIsa::avx2);
+  EXPECT_EQ(linear.isa(), KernelIsa::scalar);
+  EXPECT_TRUE(torch::equal(linear.forward(x), exact_reference(x, weight, input, 4, bias)));
 }
 
 TEST(IntegerLinear, Int16MatchesExactIntegerArithmeticOnEveryShapeAndIsa) {
