@@ -80,6 +80,11 @@ void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedData
   }
   for (const auto& [method, sparsity] : pending) {
     std::string key = point_key(method, sparsity);
+    store.refresh();
+    if (store.has(key)) {  // another process sharing the directory ran it meanwhile
+      progress.advance(1);
+      continue;
+    }
     log << "== " << key << "\n";
     store.put(key, run_point(options, method, sparsity, train_set, test_set, log));
     write_prune_sweep_outputs(options.out_dir);

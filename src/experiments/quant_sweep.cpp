@@ -94,6 +94,11 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
 
   Progress progress("quantization sweep", static_cast<int64_t>(pending.size()), log);
   for (const std::string& key : pending) {
+    store.refresh();
+    if (store.has(key)) {  // another process sharing the directory ran it meanwhile
+      progress.advance(1);
+      continue;
+    }
     log << "== " << key << "\n";
     if (key == "baseline") {
       auto loaded = load_compressed(options.base_model, options.qat.seed);

@@ -74,6 +74,11 @@ ResultStore::ResultStore(std::filesystem::path path, nlohmann::json signature) :
 
 bool ResultStore::has(const std::string& key) const { return get(key).has_value(); }
 
+void ResultStore::refresh() {
+  StoreLock lock(path_);
+  if (std::filesystem::exists(path_)) document_["points"] = read_document(path_)["points"];
+}
+
 std::optional<nlohmann::json> ResultStore::get(const std::string& key) const {
   for (const auto& point : document_["points"]) {
     if (point.at("key") == key) return point.at("value");

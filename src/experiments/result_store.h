@@ -26,6 +26,8 @@ class ResultStore {
 
   const nlohmann::json& signature() const { return document_.at("signature"); }
   bool has(const std::string& key) const;
+  // Rereads the points that other processes sharing the file have written.
+  void refresh();
   std::optional<nlohmann::json> get(const std::string& key) const;
   void put(const std::string& key, nlohmann::json value);
   // Points in the order they were first recorded.

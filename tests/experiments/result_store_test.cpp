@@ -49,6 +49,16 @@ TEST(ResultStore, TwoWritersSharingAFileKeepEachOthersPoints) {
   EXPECT_EQ(merged.points().size(), 3u);
 }
 
+TEST(ResultStore, RefreshSeesWhatAnotherWriterAdded) {
+  auto path = fresh_store_path("refresh");
+  ResultStore first(path, {{"sweep", "test"}});
+  ResultStore second(path, {{"sweep", "test"}});
+  second.put("l1-norm/s0.90", {{"accuracy", 0.6}});
+  EXPECT_FALSE(first.has("l1-norm/s0.90"));
+  first.refresh();
+  EXPECT_TRUE(first.has("l1-norm/s0.90"));
+}
+
 TEST(ResultStore, RewritingAKeyReplacesItsValue) {
   auto path = fresh_store_path("rewrite");
   ResultStore store(path, {{"sweep", "test"}});
