@@ -1,6 +1,8 @@
 $series0 << EOD
 0.1 0.86732
 0.2 0.86888
+0.3 0.8688
+0.4 0.86964
 EOD
 set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
 set xlabel "sparsity"
