@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh
+bash scripts/build.sh whittle  # tests and benchmarks are not needed for the lab
 if [ $# -eq 0 ]; then set -- --profile quick; fi
 ./build/whittle lab "$@"

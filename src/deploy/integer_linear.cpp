@@ -264,13 +264,30 @@ WHITTLE_AVX2 inline void avx2_store(const GemmArguments& a, int64_t row, int64_t
   }
 }
 
+// The packed weights of one 16-column slice of a panel, from its first group.
+inline const uint8_t* slice_weights(const GemmArguments& a, int64_t groups, int64_t panel, int64_t slice) {
+  return a.weight + panel * groups * kPanelColumns * kGroupBytes + slice * kAvx2SliceColumns * kGroupBytes;
+}
+
+// Stores a tile's rows x 16 int32 sums (two registers a row).
+template <int Rows>
+WHITTLE_AVX2 inline void avx2_store_tile(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice,
+                                         const __m256i (&sums)[Rows][2]) {
+  const int64_t first = panel * kPanelColumns + slice * kAvx2SliceColumns;
+#pragma GCC unroll 4
+  for (int r = 0; r < Rows; ++r) {
+    avx2_store(a, row + r, first, sums[r][0]);
+    if (first + 8 < a.columns) avx2_store(a, row + r, first + 8, sums[r][1]);
+  }
+}
+
 // Rows x 16 columns of one panel slice, int8: 4 input bytes of a row are
 // broadcast against the 16 columns' 4 weight bytes (two ymm) per group.
 template <int Rows>
 WHITTLE_AVX2 inline void avx2_int8_tile(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice,
                                         int64_t run) {
   const int64_t groups = a.k_padded / Int8Lanes::group;
-  const uint8_t* w = a.weight + panel * groups * kPanelColumns * kGroupBytes + slice * kAvx2SliceColumns * kGroupBytes;
+  const uint8_t* w = slice_weights(a, groups, panel, slice);
   const uint8_t* x = static_cast<const uint8_t*>(a.x) + row * a.k_padded;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i sums[Rows][2];
@@ -300,12 +317,7 @@ WHITTLE_AVX2 inline void avx2_int8_tile(const GemmArguments& a, int64_t row, int
       sums[r][1] = _mm256_add_epi32(sums[r][1], _mm256_madd_epi16(narrow[r][1], ones));
     }
   }
-  const int64_t first = panel * kPanelColumns + slice * kAvx2SliceColumns;
-#pragma GCC unroll 4
-  for (int r = 0; r < Rows; ++r) {
-    avx2_store(a, row + r, first, sums[r][0]);
-    if (first + 8 < a.columns) avx2_store(a, row + r, first + 8, sums[r][1]);
-  }
+  avx2_store_tile<Rows>(a, row, panel, slice, sums);
 }
 
 // Rows x 16 columns, int16: 2 input elements of a row against the 16
@@ -313,7 +325,7 @@ WHITTLE_AVX2 inline void avx2_int8_tile(const GemmArguments& a, int64_t row, int
 template <int Rows>
 WHITTLE_AVX2 inline void avx2_int16_tile(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice, int64_t) {
   const int64_t groups = a.k_padded / Int16Lanes::group;
-  const uint8_t* w = a.weight + panel * groups * kPanelColumns * kGroupBytes + slice * kAvx2SliceColumns * kGroupBytes;
+  const uint8_t* w = slice_weights(a, groups, panel, slice);
   const auto* x = static_cast<const int16_t*>(a.x) + row * a.k_padded;
   __m256i sums[Rows][2];
 #pragma GCC unroll 4
@@ -331,12 +343,7 @@ WHITTLE_AVX2 inline void avx2_int16_tile(const GemmArguments& a, int64_t row, in
       sums[r][1] = _mm256_add_epi32(sums[r][1], _mm256_madd_epi16(xp, w1));
     }
   }
-  const int64_t first = panel * kPanelColumns + slice * kAvx2SliceColumns;
-#pragma GCC unroll 4
-  for (int r = 0; r < Rows; ++r) {
-    avx2_store(a, row + r, first, sums[r][0]);
-    if (first + 8 < a.columns) avx2_store(a, row + r, first + 8, sums[r][1]);
-  }
+  avx2_store_tile<Rows>(a, row, panel, slice, sums);
 }
 
 template <typename Lanes>
