@@ -8,6 +8,7 @@ $series1 << EOD
 0.3 0.8688
 0.4 0.86964
 0.5 0.86508
+0.6 0.833
 EOD
 set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
 set xlabel "sparsity"
