@@ -80,8 +80,7 @@ void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedData
   }
   for (const auto& [method, sparsity] : pending) {
     std::string key = point_key(method, sparsity);
-    store.refresh();
-    if (store.has(key)) {  // another process sharing the directory ran it meanwhile
+    if (store.finished_elsewhere(key)) {
       progress.advance(1);
       continue;
     }

@@ -94,8 +94,7 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
 
   Progress progress("quantization sweep", static_cast<int64_t>(pending.size()), log);
   for (const std::string& key : pending) {
-    store.refresh();
-    if (store.has(key)) {  // another process sharing the directory ran it meanwhile
+    if (store.finished_elsewhere(key)) {
       progress.advance(1);
       continue;
     }

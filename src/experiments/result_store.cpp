@@ -76,6 +76,15 @@ bool ResultStore::has(const std::string& key) const { return get(key).has_value(
 
 void ResultStore::refresh() {
   StoreLock lock(path_);
+  reload_points();
+}
+
+bool ResultStore::finished_elsewhere(const std::string& key) {
+  refresh();
+  return has(key);
+}
+
+void ResultStore::reload_points() {
   if (std::filesystem::exists(path_)) document_["points"] = read_document(path_)["points"];
 }
 
@@ -88,8 +97,7 @@ std::optional<nlohmann::json> ResultStore::get(const std::string& key) const {
 
 void ResultStore::put(const std::string& key, nlohmann::json value) {
   StoreLock lock(path_);
-  // Another process may have added points since this one last looked.
-  if (std::filesystem::exists(path_)) document_["points"] = read_document(path_)["points"];
+  reload_points();  // another process may have added points since this one last looked
   for (auto& point : document_["points"]) {
     if (point.at("key") == key) {
       point["value"] = std::move(value);

@@ -28,6 +28,9 @@ class ResultStore {
   bool has(const std::string& key) const;
   // Rereads the points that other processes sharing the file have written.
   void refresh();
+  // Whether `key` is in the file now: a point another process sharing it ran
+  // since this one started.
+  bool finished_elsewhere(const std::string& key);
   std::optional<nlohmann::json> get(const std::string& key) const;
   void put(const std::string& key, nlohmann::json value);
   // Points in the order they were first recorded.
@@ -37,6 +40,7 @@ class ResultStore {
  private:
   ResultStore() = default;
   void save() const;
+  void reload_points();  // caller holds the lock
 
   std::filesystem::path path_;
   nlohmann::json document_;
