@@ -9,6 +9,7 @@ $series1 << EOD
 0.4 0.86964
 0.5 0.86508
 0.6 0.833
+0.7 0.53764
 EOD
 set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
 set xlabel "sparsity"
