@@ -31,6 +31,23 @@ class InputStatisticScope {
   std::vector<Linear> linears_;
 };
 
+// Tells some Linears that their inputs are the leading rows of inputs with
+// `rows` rows, for as long as the scope lasts.
+class WholeRowsScope {
+ public:
+  WholeRowsScope(std::vector<Linear> linears, int64_t rows) : linears_(std::move(linears)) {
+    for (auto& linear : linears_) linear->set_whole_rows(rows);
+  }
+  ~WholeRowsScope() {
+    for (auto& linear : linears_) linear->set_whole_rows(0);
+  }
+  WholeRowsScope(const WholeRowsScope&) = delete;
+  WholeRowsScope& operator=(const WholeRowsScope&) = delete;
+
+ private:
+  std::vector<Linear> linears_;
+};
+
 // Dropout only while training, driven by the model's seed stream.
 torch::Tensor maybe_dropout(const torch::Tensor& input, double probability, bool training,
                             SeedSequence* dropout_seeds) {
@@ -156,8 +173,12 @@ BertLayerImpl::BertLayerImpl(const BertConfig& config) {
 
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const AttentionMask& mask,
                                      SeedSequence* dropout_seeds, bool cls_only) {
-  torch::Tensor queries = cls_only ? hidden.narrow(1, 0, 1) : hidden;
-  torch::Tensor attended = attention(queries, hidden, mask, dropout_seeds);
+  if (!cls_only) {
+    torch::Tensor attended = attention(hidden, hidden, mask, dropout_seeds);
+    return output(intermediate(attended), attended, dropout_seeds);
+  }
+  WholeRowsScope whole_rows(cls_row_linears(), hidden.size(1));
+  torch::Tensor attended = attention(hidden.narrow(1, 0, 1), hidden, mask, dropout_seeds);
   return output(intermediate(attended), attended, dropout_seeds);
 }
 
@@ -185,7 +206,8 @@ std::vector<Linear> BertLayerImpl::cls_row_linears() const {
 
 bool BertLayerImpl::cls_row_needs_calibration() const {
   auto linears = cls_row_linears();
-  return std::any_of(linears.begin(), linears.end(), [](const Linear& linear) { return linear->has_input_statistic(); });
+  return std::any_of(linears.begin(), linears.end(),
+                     [](const Linear& linear) { return linear->input_statistic_needs_every_row(); });
 }
 
 torch::Tensor BertLayerImpl::forward_cls_calibrated(const torch::Tensor& hidden, const AttentionMask& mask,

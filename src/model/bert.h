@@ -106,12 +106,16 @@ TORCH_MODULE(BertIntermediate);
 // 2-layer model.
 //   full                 every position.
 //   cls_only             the [CLS] row alone. Right only while each row of
-//                        every Linear's input is transformed on its own:
+//                        every Linear's input is transformed on its own, or
+//                        by a positional statistic (random activation masks:
+//                        the [CLS] row gets its part of the whole input's
+//                        mask, see LinearTransformImpl::set_whole_rows):
 //                        forward throws when a Linear of the layer has a
-//                        transform with an input statistic.
+//                        transform whose statistic needs every row.
 //   cls_only_calibrated  the [CLS] row, with the statistics that Linear
-//                        transforms derive from their whole input (activation
-//                        pruning's quantile) taken from every position: when
+//                        transforms derive from the values of their whole
+//                        input (activation pruning's quantile) taken from
+//                        every position: when
 //                        gradients are needed the layer first runs over every
 //                        position without them, its transforms recording
 //                        their statistics, then over the [CLS] row with the
@@ -152,7 +156,7 @@ class BertLayerImpl : public torch::nn::Module {
                                        SeedSequence* dropout_seeds);
   // Whether a Linear that sees only the [CLS] row under the shortcut (query,
   // attention output, intermediate, output) has a transform with an input
-  // statistic. Keys and values always see every position.
+  // statistic that needs every row. Keys and values always see every position.
   bool cls_row_needs_calibration() const;
 
   BertAttention attention{nullptr};

@@ -34,6 +34,16 @@ void LinearImpl::set_input_statistic_mode(InputStatisticMode mode) {
   for (const auto& transform : transforms_) transform->set_input_statistic_mode(mode);
 }
 
+bool LinearImpl::input_statistic_needs_every_row() const {
+  return std::any_of(transforms_.begin(), transforms_.end(), [](const auto& transform) {
+    return transform->has_input_statistic() && !transform->input_statistic_is_positional();
+  });
+}
+
+void LinearImpl::set_whole_rows(int64_t rows) {
+  for (const auto& transform : transforms_) transform->set_whole_rows(rows);
+}
+
 void LinearImpl::record_input_statistics(const torch::Tensor& input) {
   auto last = std::find_if(transforms_.rbegin(), transforms_.rend(),
                            [](const auto& transform) { return transform->has_input_statistic(); });

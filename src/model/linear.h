@@ -45,6 +45,14 @@ class LinearTransformImpl : public torch::nn::Module {
   // In record mode, records the statistic of an input whose transformed
   // value nobody will read; a transform may skip the rest of its work.
   virtual void record_input_statistic(const torch::Tensor& input) { transform_input(input); }
+  // Whether the statistic depends on the input's shape alone, not on its
+  // values (one random draw per element, indexed by position): told how many
+  // rows the whole input has (set_whole_rows), such a transform gives the
+  // leading rows exactly their part of it, with no record pass.
+  virtual bool input_statistic_is_positional() const { return false; }
+  // The inputs that follow are the leading rows, along dimension 1, of
+  // inputs with `rows` rows; 0: they are whole inputs again.
+  virtual void set_whole_rows(int64_t /*rows*/) {}
 };
 
 // y = x W^T + b with Hugging Face's parameter names (weight [out, in], bias).
@@ -73,6 +81,11 @@ class LinearImpl : public torch::nn::Module {
   // statistic, and no product: for a record pass that needs the statistics of
   // this layer's input but not its output.
   void record_input_statistics(const torch::Tensor& input);
+  // Whether a transform's statistic depends on the values of the other rows,
+  // so that computing some rows alone needs a record pass over all of them.
+  bool input_statistic_needs_every_row() const;
+  // See LinearTransformImpl::set_whole_rows.
+  void set_whole_rows(int64_t rows);
 
   // The weight and bias as the forward pass uses them (after transforms).
   torch::Tensor effective_weight();

@@ -84,6 +84,18 @@ TEST(HashedRandomMask, IsDeterminedByTheSeedAndIndependentOfThreads) {
   EXPECT_TRUE(torch::equal(a, serial));
 }
 
+TEST(HashedRandomMask, LeadingRowsAreThoseOfTheWholeTensorsMask) {
+  torch::Tensor whole = hashed_random_keep_mask({3, 9, 5, 4}, 0.5, 17);
+  for (int64_t rows : {0, 1, 4, 9}) {
+    torch::Tensor leading = hashed_random_keep_mask_of_leading_rows({3, rows, 5, 4}, 9, 0.5, 17);
+    EXPECT_TRUE(torch::equal(leading, whole.narrow(1, 0, rows))) << rows;
+  }
+  EXPECT_FALSE(torch::equal(hashed_random_keep_mask_of_leading_rows({3, 1, 5, 4}, 9, 0.5, 17),
+                            hashed_random_keep_mask({3, 1, 5, 4}, 0.5, 17)));
+  EXPECT_THROW(hashed_random_keep_mask_of_leading_rows({3, 10, 5}, 9, 0.5, 17), Error);
+  EXPECT_THROW(hashed_random_keep_mask_of_leading_rows({30}, 9, 0.5, 17), Error);
+}
+
 TEST(HashedRandomMask, DropsWhereTheUniformDrawIsBelowTheSparsity) {
   // rand = hash / 2^32; Mase's rule drops where rand < sparsity, so a
   // larger sparsity drops a superset of a smaller one's elements.

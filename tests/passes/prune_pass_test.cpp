@@ -174,8 +174,12 @@ TEST(PrunePass, ActivationPruningCalibratesTheClsShortcutAndChangesLogits) {
   // Re-pruning weights only hands the plain shortcut back; so does removing pruning.
   prune_pass(model, weights_only(0.5, PruneMethod::l1_norm), 0);
   EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
-  prune_pass(model, uniform_prune_config(0.5, PruneMethod::random), 0);
+  prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only_calibrated);
+  // Random masks are positional: the plain shortcut draws the [CLS] row's part.
+  prune_pass(model, uniform_prune_config(0.5, PruneMethod::random), 0);
+  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+  prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   EXPECT_EQ(remove_pruning(model), 14);
   EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
 

@@ -137,26 +137,26 @@ TEST(PruneShortcut, ReplayedL1MasksOfTheClsRowAreTheFullComputations) {
 }
 
 TEST(PruneShortcut, RandomEvalLogitsAreTheFullComputationsForwardAfterForward) {
-  // Random masks advance each layer's generator: the calibrated model must
-  // draw as the full computation does, or the next forward would differ.
+  // Random masks are positional, so the plain [CLS]-only layer draws the
+  // [CLS] row's part of the full computation's masks: no calibration pass.
+  // Each forward advances every layer's draws, as the full computation's do,
+  // or the next forward would differ.
   Batch batch = padded_batch();
   for (bool with_gradients : {false, true}) {
     for (bool quantized : {false, true}) {
-      auto calibrated = pruned_model(uniform_prune_config(0.4, PruneMethod::random), quantized);
+      auto shortcut = pruned_model(uniform_prune_config(0.4, PruneMethod::random), quantized);
       auto full = pruned_model(uniform_prune_config(0.4, PruneMethod::random), quantized);
-      ASSERT_EQ(calibrated->last_layer_mode(), LastLayerMode::cls_only_calibrated);
+      ASSERT_EQ(shortcut->last_layer_mode(), LastLayerMode::cls_only);
+      ASSERT_FALSE(shortcut->bert->encoder->layers.back()->cls_row_needs_calibration());
       full->set_last_layer_mode(LastLayerMode::full);
       torch::Tensor previous;
       for (int forward = 0; forward < 3; ++forward) {
         torch::Tensor expected = eval_logits(full, batch, with_gradients);
-        torch::Tensor logits = eval_logits(calibrated, batch, with_gradients);
+        torch::Tensor logits = eval_logits(shortcut, batch, with_gradients);
         std::string context = "forward " + std::to_string(forward) + " quantized " + std::to_string(quantized) +
                               " gradients " + std::to_string(with_gradients) + ": " + max_difference(logits, expected);
-        if (with_gradients) {
-          EXPECT_TRUE(torch::allclose(logits, expected, 1e-5, 1e-6)) << context;
-        } else {
-          EXPECT_TRUE(torch::equal(logits, expected)) << context;
-        }
+        // A product over the [CLS] row alone may round the last bit otherwise.
+        EXPECT_TRUE(torch::allclose(logits, expected, 1e-5, 1e-6)) << context;
         if (previous.defined()) EXPECT_FALSE(torch::allclose(logits, previous)) << context;  // fresh masks
         previous = logits;
       }
@@ -164,13 +164,26 @@ TEST(PruneShortcut, RandomEvalLogitsAreTheFullComputationsForwardAfterForward) {
   }
 }
 
-TEST(PruneShortcut, WithoutDropoutTrainingGradientsAreTheFullComputations) {
+TEST(PruneShortcut, OnlyValueStatisticsNeedTheCalibratedShortcut) {
+  auto l1 = pruned_model(uniform_prune_config(0.4, PruneMethod::l1_norm), true);
+  EXPECT_EQ(l1->last_layer_mode(), LastLayerMode::cls_only_calibrated);
+  EXPECT_TRUE(l1->bert->encoder->layers.back()->cls_row_needs_calibration());
+  // Asked for the plain shortcut, l1 refuses rather than mask the [CLS] row by its own quantile.
+  l1->set_last_layer_mode(LastLayerMode::cls_only);
+  EXPECT_THROW(eval_logits(l1, padded_batch()), Error);
+  auto random = pruned_model(uniform_prune_config(0.4, PruneMethod::random), true);
+  EXPECT_EQ(random->last_layer_mode(), LastLayerMode::cls_only);
+}
+
+class WithoutDropout : public ::testing::TestWithParam<PruneMethod> {};
+
+TEST_P(WithoutDropout, TrainingGradientsAreTheFullComputations) {
   // Training differs from evaluation only by dropout: without it the
-  // calibrated shortcut's loss and gradients are the full computation's, up
-  // to the summation order of the products.
+  // shortcut's loss and gradients are the full computation's, up to the
+  // summation order of the products.
   Batch batch = padded_batch();
-  auto calibrated = pruned_model(uniform_prune_config(0.5, PruneMethod::l1_norm), true, 0.0);
-  auto full = pruned_model(uniform_prune_config(0.5, PruneMethod::l1_norm), true, 0.0);
+  auto calibrated = pruned_model(uniform_prune_config(0.5, GetParam()), true, 0.0);
+  auto full = pruned_model(uniform_prune_config(0.5, GetParam()), true, 0.0);
   full->set_last_layer_mode(LastLayerMode::full);
   std::vector<torch::Tensor> losses;
   for (auto* model : {&calibrated, &full}) {
@@ -190,6 +203,9 @@ TEST(PruneShortcut, WithoutDropoutTrainingGradientsAreTheFullComputations) {
   }
   EXPECT_EQ(compared, static_cast<int64_t>(full_parameters.size()));
 }
+
+INSTANTIATE_TEST_SUITE_P(PruneShortcut, WithoutDropout, ::testing::Values(PruneMethod::l1_norm, PruneMethod::random),
+                         [](const auto& info) { return info.param == PruneMethod::random ? "random" : "l1"; });
 
 TEST(PruneShortcut, TrainsWithDropout) {
   Batch batch = padded_batch();
@@ -249,6 +265,24 @@ TEST(PruneTransformStatistic, ReplaysTheLeadingRowsOfTheRecordedRandomMask) {
   // the record left it, as the reference's does.
   transform->set_input_statistic_mode(InputStatisticMode::compute);
   EXPECT_TRUE(torch::equal(transform->transform_input(whole), reference->transform_input(whole)));
+}
+
+TEST(PruneTransformStatistic, DrawsTheLeadingRowsOfTheWholeInputsRandomMask) {
+  PruneTransform transform(torch::Tensor(), std::nullopt, local(0.5, PruneMethod::random), 3);
+  PruneTransform reference(torch::Tensor(), std::nullopt, local(0.5, PruneMethod::random), 3);
+  EXPECT_TRUE(transform->input_statistic_is_positional());
+  torch::Tensor whole = torch::randn({3, 8, 16});
+  for (int draw = 0; draw < 2; ++draw) {
+    torch::Tensor expected = reference->transform_input(whole).narrow(1, 0, 2);
+    transform->set_whole_rows(8);
+    EXPECT_TRUE(torch::equal(transform->transform_input(whole.narrow(1, 0, 2)), expected)) << draw;
+    transform->set_whole_rows(0);
+  }
+  EXPECT_TRUE(torch::equal(transform->transform_input(whole), reference->transform_input(whole)));
+  transform->set_whole_rows(8);
+  EXPECT_THROW(transform->transform_input(torch::randn({3, 9, 16})), Error);
+  PruneTransform l1(torch::Tensor(), std::nullopt, local(0.5, PruneMethod::l1_norm), 3);
+  EXPECT_FALSE(l1->input_statistic_is_positional());
 }
 
 TEST(PruneTransformStatistic, OnlyWholeInputMasksAreStatistics) {

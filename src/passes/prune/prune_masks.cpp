@@ -2,10 +2,12 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "model/dropout_mask.h"
+#include "util/error.h"
 
 namespace whittle::passes {
 namespace {
@@ -85,6 +87,30 @@ torch::Tensor hashed_random_keep_mask(at::IntArrayRef sizes, double sparsity, ui
   uint8_t* bytes = bytes_of(keep);
   at::parallel_for(0, keep.numel(), kGrain, [&](int64_t begin, int64_t end) {
     model::detail::fill_keep_run(mask, static_cast<uint64_t>(begin), end - begin, bytes + begin);
+  });
+  return keep;
+}
+
+torch::Tensor hashed_random_keep_mask_of_leading_rows(at::IntArrayRef sizes, int64_t whole_rows, double sparsity,
+                                                      uint64_t seed) {
+  if (sizes.size() < 2 || sizes[1] > whole_rows) {
+    throw Error("random keep mask: " + c10::str(sizes) + " is not the leading rows of " + std::to_string(whole_rows));
+  }
+  torch::Tensor keep = torch::empty(sizes, torch::TensorOptions().dtype(torch::kBool));
+  const model::detail::DropoutMask mask(seed, sparsity);
+  const int64_t rows = sizes[1];
+  int64_t row_elements = 1;
+  for (size_t d = 2; d < sizes.size(); ++d) row_elements *= sizes[d];
+  uint8_t* bytes = bytes_of(keep);
+  // Row r of example b is row r of example b in the whole tensor too.
+  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, row_elements));
+  at::parallel_for(0, sizes[0] * rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t example = row / rows;
+      const int64_t whole_row = example * whole_rows + row % rows;
+      model::detail::fill_keep_run(mask, static_cast<uint64_t>(whole_row * row_elements), row_elements,
+                                   bytes + row * row_elements);
+    }
   });
   return keep;
 }

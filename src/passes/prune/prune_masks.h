@@ -16,6 +16,12 @@ torch::Tensor random_keep_mask(at::IntArrayRef sizes, double sparsity, at::Gener
 // sequential generator would cost more than the layer's matmul.
 torch::Tensor hashed_random_keep_mask(at::IntArrayRef sizes, double sparsity, uint64_t seed);
 
+// The leading sizes[1] rows, along dimension 1, of hashed_random_keep_mask
+// over `sizes` with dimension 1 widened to `whole_rows`: the same draws for
+// those elements, without drawing the rest.
+torch::Tensor hashed_random_keep_mask_of_leading_rows(at::IntArrayRef sizes, int64_t whole_rows, double sparsity,
+                                                      uint64_t seed);
+
 // Mase's l1 criterion against a threshold: kept where |value| > threshold.
 torch::Tensor magnitude_keep_mask(const torch::Tensor& values, float threshold);
 

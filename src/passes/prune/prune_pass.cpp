@@ -123,17 +123,18 @@ float calibrate_activation_threshold(model::BertForSequenceClassification& model
   return magnitude_quantile(inputs, sparsity);
 }
 
-bool any_has_input_statistic(const NamedLinears& linears) {
+bool any_needs_every_row(const NamedLinears& linears) {
   return std::any_of(linears.begin(), linears.end(),
-                     [](const auto& named) { return named.second->has_input_statistic(); });
+                     [](const auto& named) { return named.second->input_statistic_needs_every_row(); });
 }
 
 // The [CLS]-only last layer computes one row of most of its Linears' inputs;
-// a mask computed from the whole input needs the statistics of every row,
-// which the calibrated shortcut records first. A last layer that the user
-// set to compute every position stays so.
+// a mask computed from the values of the whole input (local l1) needs the
+// statistics of every row, which the calibrated shortcut records first.
+// Random masks are positional: the [CLS] row gets its part of them directly.
+// A last layer that the user set to compute every position stays so.
 void update_cls_shortcut(model::BertForSequenceClassification& model, const NamedLinears& linears) {
-  bool needs_calibration = any_has_input_statistic(linears);
+  bool needs_calibration = any_needs_every_row(linears);
   model::LastLayerMode mode = model->last_layer_mode();
   if (needs_calibration && mode == model::LastLayerMode::cls_only) {
     model->set_last_layer_mode(model::LastLayerMode::cls_only_calibrated);

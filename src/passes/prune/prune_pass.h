@@ -44,9 +44,11 @@ struct PruneCalibration {
 // An existing prune transform is replaced; the new masks are computed from
 // the weights as it left them.
 //
-// Activation pruning, except global l1, makes each layer's mask depend on its
-// whole input, so the pass switches the model's [CLS]-only last layer to
+// Local l1 activation pruning makes each layer's mask depend on the values of
+// its whole input, so the pass switches the model's [CLS]-only last layer to
 // LastLayerMode::cls_only_calibrated (unless it computes every position).
+// Random activation masks depend on positions alone: the plain [CLS]-only
+// layer gives the [CLS] row its part of the whole input's mask.
 // Global l1 activation pruning needs `calibration`: one forward pass over it
 // fixes a threshold on the magnitudes of all Linear inputs together.
 //

@@ -47,6 +47,10 @@ bool PruneTransformImpl::masks_depend_on_whole_input() const {
   return activation_->method == PruneMethod::random || activation_->scope == PruneScope::local;
 }
 
+bool PruneTransformImpl::input_statistic_is_positional() const {
+  return prunes_activations() && activation_->method == PruneMethod::random;
+}
+
 void PruneTransformImpl::set_input_statistic_mode(model::InputStatisticMode mode) {
   if (mode != model::InputStatisticMode::replay) {
     recorded_threshold_.reset();
@@ -73,7 +77,9 @@ float PruneTransformImpl::activation_threshold_for(const torch::Tensor& input) {
 torch::Tensor PruneTransformImpl::random_activation_mask_for(const torch::Tensor& input) {
   if (statistic_mode_ != model::InputStatisticMode::replay) {
     const uint64_t draw_seed = model::detail::mix64(activation_seed_ ^ model::detail::mix64(activation_draws_++));
-    torch::Tensor mask = hashed_random_keep_mask(input.sizes(), activation_->sparsity, draw_seed);
+    torch::Tensor mask =
+        whole_rows_ > 0 ? hashed_random_keep_mask_of_leading_rows(input.sizes(), whole_rows_, activation_->sparsity, draw_seed)
+                        : hashed_random_keep_mask(input.sizes(), activation_->sparsity, draw_seed);
     if (statistic_mode_ == model::InputStatisticMode::record) recorded_random_mask_ = mask;
     return mask;
   }

@@ -22,10 +22,12 @@ namespace whittle::passes {
 // statistic in the model's sense (model::InputStatisticMode): recorded over
 // the whole input, the l1 threshold or the random mask is replayed for its
 // leading rows, so that BERT's [CLS]-only last layer masks the [CLS] row
-// exactly as the full computation does. Random masks are replayed too,
-// rather than drawn for the [CLS] row alone: that would be a mask of the same
-// distribution, but a different one from the full computation's, so even
-// evaluation (where Mase draws random masks as well) would change.
+// exactly as the full computation does. A random mask is positional: element
+// i of the whole input is kept by a hash of (seed, i), so once told the whole
+// input's rows (set_whole_rows) the transform draws the leading rows' part of
+// that very mask, with no record pass. (A mask drawn for the [CLS] row as a
+// tensor of its own would be distributed alike but differ from the full
+// computation's, so even evaluation, where Mase draws masks too, would change.)
 // It must run before quantization, so that the quantizer sees the masked
 // weight and input as in Mase (prune_pass puts it first).
 class PruneTransformImpl : public model::LinearTransformImpl {
@@ -48,6 +50,8 @@ class PruneTransformImpl : public model::LinearTransformImpl {
   bool has_input_statistic() const override { return masks_depend_on_whole_input(); }
   void set_input_statistic_mode(model::InputStatisticMode mode) override;
   void record_input_statistic(const torch::Tensor& input) override;  // no masking
+  bool input_statistic_is_positional() const override;
+  void set_whole_rows(int64_t rows) override { whole_rows_ = rows; }
 
   const std::optional<PruneSettings>& weight_settings() const { return weight_; }
   const std::optional<PruneSettings>& activation_settings() const { return activation_; }
@@ -68,6 +72,7 @@ class PruneTransformImpl : public model::LinearTransformImpl {
   torch::Tensor weight_mask_;
   torch::Tensor activation_threshold_;  // 0-dim float32, global l1 only
   uint64_t activation_draws_ = 0;  // random activation masks drawn so far
+  int64_t whole_rows_ = 0;         // inputs are the leading rows of this many; 0: whole
   model::InputStatisticMode statistic_mode_ = model::InputStatisticMode::compute;
   std::optional<float> recorded_threshold_;  // local l1
   torch::Tensor recorded_random_mask_;       // random
