@@ -39,6 +39,7 @@ DeployedClassifier::DeployedClassifier(const CompiledModel& model, KernelIsa isa
                             make_linear(model, prefix + "output.dense", isa),
                             norm(prefix + "attention.output.LayerNorm"),
                             norm(prefix + "output.LayerNorm")});
+    layers_.back().query_scaled = layers_.back().query.fold_output_factor(query_factor());
   }
   pooler_.emplace(make_linear(model, "bert.pooler.dense", isa));
   classifier_.emplace(make_linear(model, "classifier", isa));
@@ -62,6 +63,10 @@ std::vector<std::pair<std::string, std::string>> DeployedClassifier::engines() c
   return engines;
 }
 
+double DeployedClassifier::query_factor() const {
+  return 1.0 / std::sqrt(static_cast<double>(config_.hidden_size / config_.num_attention_heads));
+}
+
 torch::Tensor DeployedClassifier::layer_norm(const torch::Tensor& x, const LayerNormWeights& norm) const {
   return torch::layer_norm(x, {config_.hidden_size}, norm.weight, norm.bias, config_.layer_norm_eps);
 }
@@ -71,7 +76,8 @@ torch::Tensor DeployedClassifier::self_attention(Layer& layer, const torch::Tens
                                                  const model::AttentionMask& mask) {
   const int64_t heads = config_.num_attention_heads;
   const int64_t head_size = config_.hidden_size / heads;
-  torch::Tensor scaled_queries = layer.query.forward(queries) * (1.0 / std::sqrt(static_cast<double>(head_size)));
+  torch::Tensor scaled_queries = layer.query.forward(queries);
+  if (!layer.query_scaled) scaled_queries = scaled_queries * query_factor();
   torch::Tensor keys = layer.key.forward(hidden);
   torch::Tensor values = layer.value.forward(hidden);
   if (mask.key_lengths.defined()) {

@@ -34,8 +34,10 @@ class DeployedClassifier {
   struct Layer {
     DeployedLinear query, key, value, attention_output, intermediate, output;
     LayerNormWeights attention_norm, output_norm;
+    bool query_scaled = false;  // the query kernel applies 1/sqrt(head size) itself
   };
 
+  double query_factor() const;  // 1/sqrt(head size), as the model scales its queries
   torch::Tensor layer_norm(const torch::Tensor& x, const LayerNormWeights& norm) const;
   torch::Tensor self_attention(Layer& layer, const torch::Tensor& queries, const torch::Tensor& hidden,
                                const model::AttentionMask& mask);

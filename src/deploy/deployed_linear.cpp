@@ -1,5 +1,7 @@
 #include "deploy/deployed_linear.h"
 
+#include <cmath>
+
 #include "passes/quantize/fixed_point.h"
 
 namespace whittle::deploy {
@@ -24,6 +26,13 @@ DeployedLinear::DeployedLinear(const LinearRecord& record, const StoredTensor& w
   }
   weight_ = weight.to_float();
   bias_ = bias.to_float();
+}
+
+bool DeployedLinear::fold_output_factor(double factor) {
+  int exponent = 0;
+  if (!integer_ || std::frexp(factor, &exponent) != 0.5) return false;
+  integer_->scale_outputs(exponent - 1);
+  return true;
 }
 
 torch::Tensor DeployedLinear::prune_input(const torch::Tensor& input) {

@@ -26,6 +26,10 @@ class DeployedLinear {
   DeployedLinear(const LinearRecord& record, const StoredTensor& weight, const StoredTensor& bias, KernelIsa isa);
 
   torch::Tensor forward(const torch::Tensor& input);
+  // Folds a constant factor that every output is multiplied by next into the
+  // integer kernel, where that is exact: a power of two on the integer path.
+  // Returns whether it did (the caller then skips its multiply).
+  bool fold_output_factor(double factor);
   // The activation pruning alone (the input itself when there is none).
   torch::Tensor prune_input(const torch::Tensor& input);
   // The integer kernel, or nullptr on the float path.

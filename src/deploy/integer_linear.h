@@ -71,6 +71,12 @@ class IntegerLinear {
   static torch::Tensor forward_chain(const IntegerLinear& first, const std::function<void(torch::Tensor&)>& activation,
                                      const IntegerLinear& second, const torch::Tensor& input);
 
+  // Multiplies every output by 2^exponent, folded into the output scale and
+  // the bias: fma(sum, s · 2^e, b · 2^e) is fma(sum, s, b) · 2^e exactly, as
+  // long as nothing leaves float32's normal range, so a following multiply
+  // by that power of two (attention's 1/sqrt(64)) can be dropped.
+  void scale_outputs(int exponent);
+
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
   IntegerPrecision precision() const { return precision_; }

@@ -120,6 +120,21 @@ TEST(IntegerLinear, ReproducesTheFloatSimulationBitForBit) {
   }
 }
 
+TEST(IntegerLinear, ScaledOutputsAreTheOutputsTimesThePowerOfTwoBitForBit) {
+  torch::manual_seed(8);
+  const passes::FixedPointFormat input{8, 4};
+  torch::Tensor x = torch::randn({40, 128}) * 4;
+  torch::Tensor integers = torch::randint(-20, 21, {128, 128}, torch::kInt32);
+  torch::Tensor bias = torch::randn({128});
+  for (KernelIsa isa : isas_of_this_cpu()) {
+    IntegerLinear plain(IntegerPrecision::int8, integers, 4, input, bias, isa);
+    IntegerLinear scaled(IntegerPrecision::int8, integers, 4, input, bias, isa);
+    scaled.scale_outputs(-3);
+    torch::Tensor expected = plain.forward(x) * (1.0 / std::sqrt(64.0));
+    EXPECT_TRUE(torch::equal(scaled.forward(x), expected)) << to_string(isa);
+  }
+}
+
 TEST(IntegerLinear, ChainedLayersGiveWhatTheyGiveOneAfterTheOther) {
   torch::manual_seed(6);
   const passes::FixedPointFormat format{8, 4};
