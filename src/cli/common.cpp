@@ -1,6 +1,8 @@
 #include "cli/common.h"
 
+#include <algorithm>
 #include <iostream>
+#include <vector>
 
 #include "util/error.h"
 
@@ -63,6 +65,35 @@ void require_positive(const std::string& name, double value) {
 
 void require_non_negative(const std::string& name, double value) {
   if (value < 0) throw Error(name + " must not be negative, got " + std::to_string(value));
+}
+
+std::string text_of_line(const std::string& line, int64_t line_number) {
+  const std::string where = "stdin line " + std::to_string(line_number) + ": ";
+  nlohmann::json record;
+  try {
+    record = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + "malformed JSON (" + e.what() + ")");
+  }
+  const auto text = record.is_object() ? record.find("text") : record.end();
+  if (!record.is_object() || text == record.end() || !text->is_string()) {
+    throw Error(where + "expected an object with a string field \"text\"");
+  }
+  return text->get<std::string>();
+}
+
+bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
+
+std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset) {
+  std::string lines;
+  auto logits = result.logits.accessor<float, 2>();
+  for (int64_t i = 0; i < dataset.size(); ++i) {
+    std::vector<float> row(logits[i].data(), logits[i].data() + result.logits.size(1));
+    int64_t predicted = std::max_element(row.begin(), row.end()) - row.begin();
+    lines += nlohmann::json({{"index", i}, {"label", dataset.labels[i]}, {"prediction", predicted}, {"logits", row}}).dump();
+    lines += "\n";
+  }
+  return lines;
 }
 
 }  // namespace whittle::cli

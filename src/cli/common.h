@@ -9,6 +9,7 @@
 #include "data/imdb.h"
 #include "data/tokenized.h"
 #include "text/tokenizer.h"
+#include "train/evaluate.h"
 
 namespace whittle::cli {
 
@@ -40,6 +41,14 @@ data::TokenizedDataset load_split(const DataOptions& options, data::Split split,
 // What a sweep's results were measured on; part of its signature, so that
 // results on other data never mix in.
 nlohmann::json describe_data(const DataOptions& data, int64_t train_limit, int64_t test_limit);
+
+// The "text" of one JSON line {"text": ...} read from stdin; a clear error
+// naming the line otherwise.
+std::string text_of_line(const std::string& line, int64_t line_number);
+bool is_blank(const std::string& line);
+
+// One JSON line per example: {"index", "label", "prediction", "logits"}.
+std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset);
 
 // Validators for CLI11 options.
 void require_positive(const std::string& name, double value);

@@ -27,18 +27,6 @@ data::Split parse_split(const std::string& name) {
   throw Error("--split must be train or test, got '" + name + "'");
 }
 
-std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset) {
-  std::string lines;
-  auto logits = result.logits.accessor<float, 2>();
-  for (int64_t i = 0; i < dataset.size(); ++i) {
-    std::vector<float> row(logits[i].data(), logits[i].data() + result.logits.size(1));
-    int64_t predicted = std::max_element(row.begin(), row.end()) - row.begin();
-    lines += nlohmann::json({{"index", i}, {"label", dataset.labels[i]}, {"prediction", predicted}, {"logits", row}}).dump();
-    lines += "\n";
-  }
-  return lines;
-}
-
 void run_eval(const EvalArguments& arguments) {
   arguments.data.validate();
   if (arguments.batch_size < 1) throw Error("--batch-size must be at least 1, got " + std::to_string(arguments.batch_size));

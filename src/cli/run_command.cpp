@@ -51,18 +51,6 @@ nlohmann::json eval_json(const train::EvalResult& result) {
           {"tokens_per_second", result.tokens_per_second}};
 }
 
-std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset) {
-  std::string lines;
-  auto logits = result.logits.accessor<float, 2>();
-  for (int64_t i = 0; i < dataset.size(); ++i) {
-    std::vector<float> row(logits[i].data(), logits[i].data() + result.logits.size(1));
-    int64_t predicted = std::max_element(row.begin(), row.end()) - row.begin();
-    lines += nlohmann::json({{"index", i}, {"label", dataset.labels[i]}, {"prediction", predicted}, {"logits", row}}).dump();
-    lines += "\n";
-  }
-  return lines;
-}
-
 // The simulated model (the checkpoint with its passes) over the same batches.
 nlohmann::json compare_with_reference(const RunArguments& arguments, const data::TokenizedDataset& dataset,
                                       const train::EvalResult& compiled, const train::EvalOptions& options) {
@@ -91,21 +79,6 @@ void run_evaluation(const RunArguments& arguments, const deploy::CompiledModel& 
   summary["engines"] = engine_counts(classifier);
   if (!arguments.reference.empty()) summary.update(compare_with_reference(arguments, dataset, result, options));
   std::cout << summary.dump() << std::endl;
-}
-
-std::string text_of_line(const std::string& line, int64_t line_number) {
-  const std::string where = "stdin line " + std::to_string(line_number) + ": ";
-  nlohmann::json record;
-  try {
-    record = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where + "malformed JSON (" + e.what() + ")");
-  }
-  const auto text = record.is_object() ? record.find("text") : record.end();
-  if (!record.is_object() || text == record.end() || !text->is_string()) {
-    throw Error(where + "expected an object with a string field \"text\"");
-  }
-  return text->get<std::string>();
 }
 
 // One right-padded batch of token id rows.
@@ -144,7 +117,7 @@ void run_classification(const RunArguments& arguments, const deploy::CompiledMod
   int64_t line_number = 0;
   while (std::getline(in, line)) {
     ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (is_blank(line)) continue;
     rows.push_back(tokenizer.encode(text_of_line(line, line_number), arguments.data.max_length));
     if (static_cast<int64_t>(rows.size()) == arguments.batch_size) {
       write_predictions(classifier, rows, out);

@@ -18,23 +18,6 @@ struct TokenizeArguments {
   int64_t max_length = 0;
 };
 
-bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
-
-std::string text_of_line(const std::string& line, int64_t line_number) {
-  const std::string where = "stdin line " + std::to_string(line_number) + ": ";
-  nlohmann::json record;
-  try {
-    record = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where + "malformed JSON (" + e.what() + ")");
-  }
-  const auto text = record.is_object() ? record.find("text") : record.end();
-  if (!record.is_object() || text == record.end() || !text->is_string()) {
-    throw Error(where + "expected an object with a string field \"text\"");
-  }
-  return text->get<std::string>();
-}
-
 // Reads JSON lines {"text": ...} and writes one {"ids": [...]} line for each;
 // blank lines are skipped.
 void run_tokenize(const TokenizeArguments& arguments, std::istream& in, std::ostream& out) {
