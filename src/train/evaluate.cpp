@@ -8,8 +8,9 @@
 
 namespace whittle::train {
 
-EvalResult evaluate(model::BertForSequenceClassification& model, const data::TokenizedDataset& dataset,
-                    const EvalOptions& options, std::ostream& log) {
+EvalResult evaluate_batches(const BatchLogits& logits_of, const model::BertConfig& config,
+                            const data::TokenizedDataset& dataset, const EvalOptions& options,
+                            const std::string& label, std::ostream& log) {
   if (options.batch_size < 1) throw Error("invalid evaluation batch size " + std::to_string(options.batch_size));
   if (dataset.size() == 0) throw Error("the evaluation set is empty");
   data::BatchOptions batching;
@@ -17,17 +18,12 @@ EvalResult evaluate(model::BertForSequenceClassification& model, const data::Tok
   batching.length_multiple = options.length_multiple;
   auto plan = data::plan_batches(dataset, batching, 0);
 
-  bool was_training = model->is_training();
-  model->eval();
-  c10::InferenceMode inference;
-  torch::Tensor logits = torch::empty({dataset.size(), model->config().num_labels});
-  int32_t pad_id = static_cast<int32_t>(model->config().pad_token_id);
-  Progress progress("eval", static_cast<int64_t>(plan.size()), log);
+  torch::Tensor logits = torch::empty({dataset.size(), config.num_labels});
+  const auto pad_id = static_cast<int32_t>(config.pad_token_id);
+  Progress progress(label, static_cast<int64_t>(plan.size()), log);
   for (const auto& indices : plan) {
-    data::Batch batch = data::make_batch(dataset, indices, pad_id, options.length_multiple,
-                                           model->config().max_position_embeddings);
-    torch::Tensor batch_logits = model->forward(batch.input_ids, batch.attention_mask);
-    logits.index_copy_(0, torch::tensor(indices, torch::kInt64), batch_logits);
+    data::Batch batch = data::make_batch(dataset, indices, pad_id, options.length_multiple, config.max_position_embeddings);
+    logits.index_copy_(0, torch::tensor(indices, torch::kInt64), logits_of(batch));
     progress.advance(1, batch.real_tokens);
   }
   torch::Tensor labels = torch::tensor(dataset.labels, torch::kInt64);
@@ -39,6 +35,19 @@ EvalResult evaluate(model::BertForSequenceClassification& model, const data::Tok
   result.tokens_per_second = progress.tokens_per_second();
   result.logits = logits;
   progress.finish("accuracy " + std::to_string(result.accuracy));
+  return result;
+}
+
+EvalResult evaluate(model::BertForSequenceClassification& model, const data::TokenizedDataset& dataset,
+                    const EvalOptions& options, std::ostream& log) {
+  bool was_training = model->is_training();
+  model->eval();
+  EvalResult result;
+  {
+    c10::InferenceMode inference;
+    auto logits_of = [&](const data::Batch& batch) { return model->forward(batch.input_ids, batch.attention_mask); };
+    result = evaluate_batches(logits_of, model->config(), dataset, options, "eval", log);
+  }
   if (was_training) model->train();
   return result;
 }

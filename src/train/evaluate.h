@@ -1,7 +1,10 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
+#include <string>
 
+#include "data/batching.h"
 #include "data/tokenized.h"
 #include "model/bert.h"
 
@@ -21,8 +24,18 @@ struct EvalResult {
   torch::Tensor logits;  // [N, num_labels], in dataset order
 };
 
-// Runs the model in inference mode over the whole set, longest examples
-// first (batches of similar length waste little on padding).
+// Logits [B, num_labels] of one batch, from whichever classifier is evaluated.
+using BatchLogits = std::function<torch::Tensor(const data::Batch&)>;
+
+// The evaluation loop every classifier shares (the LibTorch model, the
+// compiled one): the whole set, longest examples first (batches of similar
+// length waste little on padding), padded to multiples of length_multiple
+// but never past the model's positions; `label` names the progress line.
+EvalResult evaluate_batches(const BatchLogits& logits_of, const model::BertConfig& config,
+                            const data::TokenizedDataset& dataset, const EvalOptions& options,
+                            const std::string& label, std::ostream& log);
+
+// Runs the model in inference mode over the whole set with evaluate_batches.
 EvalResult evaluate(model::BertForSequenceClassification& model, const data::TokenizedDataset& dataset,
                     const EvalOptions& options, std::ostream& log);
 
