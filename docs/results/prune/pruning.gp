@@ -2,6 +2,7 @@ $series0 << EOD
 0.1 0.87124
 0.2 0.87124
 0.3 0.8718
+0.4 0.871
 EOD
 $series1 << EOD
 0.1 0.86732
@@ -11,6 +12,7 @@ $series1 << EOD
 0.5 0.86508
 0.6 0.833
 0.7 0.53764
+0.8 0.50056
 EOD
 set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
 set xlabel "sparsity"
