@@ -15,6 +15,7 @@
 //       [--widths 4,6,8,...] [--sparsities 0.5,0.7,0.9] [--models DIR,...]
 //       [--rounds 3] [--threads 2] [--out docs/results/deploy]
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -79,7 +80,25 @@ struct Variant {
   nlohmann::json agreement;
   double simulated_accuracy = 0, compiled_accuracy = 0;
   std::vector<double> float_tps, compiled_tps, ratios;
+  // The same per CPU second of the process: on a shared VM, wall time also
+  // counts the time the vCPUs were not running, which moves every ratio.
+  std::vector<double> float_cpu_tps, compiled_cpu_tps, cpu_ratios;
 };
+
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// An evaluation's tokens per wall second and per CPU second.
+template <typename Evaluate>
+std::pair<double, double> timed_evaluation(Evaluate&& evaluate) {
+  const double cpu_start = process_cpu_seconds();
+  const whittle::train::EvalResult result = evaluate();
+  const double cpu_seconds = process_cpu_seconds() - cpu_start;
+  return {result.tokens_per_second, result.tokens_per_second * result.seconds / cpu_seconds};
+}
 
 std::string load_average() {
   std::ifstream in("/proc/loadavg");
@@ -180,14 +199,19 @@ void time_rounds(std::vector<Variant>& variants, BertForSequenceClassification& 
   whittle::train::evaluate(baseline, slice, eval, quiet);  // warm-up
   for (int round = 0; round < options.rounds; ++round) {
     for (Variant& variant : variants) {
-      double float_tps = whittle::train::evaluate(baseline, slice, eval, quiet).tokens_per_second;
-      double compiled_tps = whittle::deploy::evaluate_deployed(*variant.classifier, slice, eval, quiet).tokens_per_second;
+      auto [float_tps, float_cpu_tps] =
+          timed_evaluation([&] { return whittle::train::evaluate(baseline, slice, eval, quiet); });
+      auto [compiled_tps, compiled_cpu_tps] = timed_evaluation(
+          [&] { return whittle::deploy::evaluate_deployed(*variant.classifier, slice, eval, quiet); });
       variant.float_tps.push_back(float_tps);
       variant.compiled_tps.push_back(compiled_tps);
       variant.ratios.push_back(compiled_tps / float_tps);
+      variant.float_cpu_tps.push_back(float_cpu_tps);
+      variant.compiled_cpu_tps.push_back(compiled_cpu_tps);
+      variant.cpu_ratios.push_back(compiled_cpu_tps / float_cpu_tps);
       std::cerr << "round " << round + 1 << " " << variant.name << ": float " << std::lround(float_tps)
-                << " tokens/s, compiled " << std::lround(compiled_tps) << " tokens/s, x"
-                << std::setprecision(3) << compiled_tps / float_tps << "\n";
+                << " tokens/s, compiled " << std::lround(compiled_tps) << " tokens/s, x" << std::setprecision(3)
+                << compiled_tps / float_tps << "; per CPU second x" << compiled_cpu_tps / float_cpu_tps << "\n";
     }
   }
 }
@@ -209,7 +233,11 @@ nlohmann::json variant_json(const Variant& variant, int64_t checkpoint_bytes) {
           {"speedup", variant.ratios},
           {"speedup_median", median(variant.ratios)},
           {"speedup_min", variant.ratios.empty() ? 0.0 : *low},
-          {"speedup_max", variant.ratios.empty() ? 0.0 : *high}};
+          {"speedup_max", variant.ratios.empty() ? 0.0 : *high},
+          {"float_tokens_per_cpu_second", variant.float_cpu_tps},
+          {"compiled_tokens_per_cpu_second", variant.compiled_cpu_tps},
+          {"cpu_speedup", variant.cpu_ratios},
+          {"cpu_speedup_median", median(variant.cpu_ratios)}};
 }
 
 std::string fixed(double value, int digits) {

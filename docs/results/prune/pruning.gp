@@ -13,6 +13,7 @@ $series1 << EOD
 0.6 0.833
 0.7 0.53764
 0.8 0.50056
+0.9 0.5
 EOD
 set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
 set xlabel "sparsity"
