@@ -15,7 +15,6 @@
 //       [--widths 4,6,8,...] [--sparsities 0.5,0.7,0.9] [--models DIR,...]
 //       [--rounds 3] [--threads 2] [--out docs/results/deploy]
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -85,18 +84,12 @@ struct Variant {
   std::vector<double> float_cpu_tps, compiled_cpu_tps, cpu_ratios;
 };
 
-double process_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
 // An evaluation's tokens per wall second and per CPU second.
 template <typename Evaluate>
 std::pair<double, double> timed_evaluation(Evaluate&& evaluate) {
-  const double cpu_start = process_cpu_seconds();
+  const double cpu_start = whittle::process_cpu_seconds();
   const whittle::train::EvalResult result = evaluate();
-  const double cpu_seconds = process_cpu_seconds() - cpu_start;
+  const double cpu_seconds = whittle::process_cpu_seconds() - cpu_start;
   return {result.tokens_per_second, result.tokens_per_second * result.seconds / cpu_seconds};
 }
 

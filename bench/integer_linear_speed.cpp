@@ -6,7 +6,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <ctime>
 #include <limits>
 #include <iomanip>
 #include <iostream>
@@ -25,12 +24,6 @@ struct Shape {
   int64_t in, out;
 };
 
-double process_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
 // The fastest of the rounds, in CPU time of the process: on a shared VM wall
 // time also counts the time the vCPU was not running, and the fastest round
 // is the one least disturbed.
@@ -38,9 +31,9 @@ template <typename Run>
 double fastest_cpu_seconds(int rounds, Run&& run) {
   double fastest = std::numeric_limits<double>::infinity();
   for (int round = 0; round < rounds; ++round) {
-    const double start = process_cpu_seconds();
+    const double start = whittle::process_cpu_seconds();
     run();
-    fastest = std::min(fastest, process_cpu_seconds() - start);
+    fastest = std::min(fastest, whittle::process_cpu_seconds() - start);
   }
   return fastest;
 }

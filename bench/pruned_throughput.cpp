@@ -31,7 +31,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -48,14 +47,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// CPU time of all threads of this process: unlike wall time, it does not grow
-// while other processes hold the cores.
-double process_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
 
 nlohmann::json range_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -123,10 +114,10 @@ struct Trainer {
 
   void timed_step(const Inputs& inputs) {
     auto start = Clock::now();
-    double cpu_start = process_cpu_seconds();
+    double cpu_start = whittle::process_cpu_seconds();
     step(inputs);
     round.wall += seconds_since(start);
-    round.cpu += process_cpu_seconds() - cpu_start;
+    round.cpu += whittle::process_cpu_seconds() - cpu_start;
   }
 };
 

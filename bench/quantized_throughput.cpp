@@ -10,7 +10,6 @@
 //   build/quantized_throughput [--batch 16] [--length 512] [--steps 5] [--rounds 5] [--width 8]
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <iostream>
 #include <vector>
 
@@ -27,14 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// CPU time of all threads of this process: unlike wall time, it does not grow
-// while other processes hold the cores (it still feels their cache traffic).
-double process_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
 
 struct Range {
   double min, median, max;
@@ -112,9 +103,9 @@ struct Trainer {
 
   StepTime timed_step(const Inputs& inputs) {
     auto start = Clock::now();
-    double cpu_start = process_cpu_seconds();
+    double cpu_start = whittle::process_cpu_seconds();
     step(inputs);
-    return {seconds_since(start), process_cpu_seconds() - cpu_start};
+    return {seconds_since(start), whittle::process_cpu_seconds() - cpu_start};
   }
 };
 

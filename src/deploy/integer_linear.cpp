@@ -350,62 +350,6 @@ WHITTLE_AVX2 inline void avx2_int8_tile(const GemmArguments& a, int64_t row, int
   avx2_store_tile<Rows>(a, row, panel, slice, sums);
 }
 
-// Four input bytes of a row, in every int32 lane.
-WHITTLE_AVX2 inline __m256i broadcast(const uint8_t* bytes) {
-  int32_t four;
-  std::memcpy(&four, bytes, sizeof four);
-  return _mm256_set1_epi32(four);
-}
-
-// sum += the int16 lanes of `narrow`, added in pairs into int32 lanes.
-WHITTLE_AVX2 inline void widen_into(__m256i& sum, __m256i narrow, __m256i ones) {
-  sum = _mm256_add_epi32(sum, _mm256_madd_epi16(narrow, ones));
-}
-
-// The same for the full tile of 4 rows, with every accumulator a named
-// variable: from the arrays above GCC 12 copies the 8 int16 accumulators
-// between registers on every group, which cost a third of the kernel's time.
-template <>
-WHITTLE_AVX2 inline void avx2_int8_tile<4>(const GemmArguments& a, int64_t row, int64_t panel, int64_t slice,
-                                           int64_t run) {
-  const int64_t groups = a.k_padded / Int8Lanes::group;
-  const uint8_t* w = slice_weights(a, groups, panel, slice);
-  const uint8_t* x0 = static_cast<const uint8_t*>(a.x) + row * a.k_padded;
-  const uint8_t* x1 = x0 + a.k_padded;
-  const uint8_t* x2 = x1 + a.k_padded;
-  const uint8_t* x3 = x2 + a.k_padded;
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i sums[4][2];
-  for (auto& pair : sums) pair[0] = pair[1] = _mm256_setzero_si256();
-  for (int64_t start = 0; start < groups; start += run) {
-    const int64_t stop = std::min(groups, start + run);
-    __m256i n00 = _mm256_setzero_si256(), n01 = n00, n10 = n00, n11 = n00, n20 = n00, n21 = n00, n30 = n00, n31 = n00;
-    const uint8_t* wg = w + start * kPanelColumns * kGroupBytes;
-    for (int64_t g = start; g < stop; ++g, wg += kPanelColumns * kGroupBytes) {
-      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg));
-      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + 32));
-      const int64_t offset = g * kGroupBytes;
-      __m256i b = broadcast(x0 + offset);
-      n00 = _mm256_add_epi16(n00, _mm256_maddubs_epi16(b, w0));
-      n01 = _mm256_add_epi16(n01, _mm256_maddubs_epi16(b, w1));
-      b = broadcast(x1 + offset);
-      n10 = _mm256_add_epi16(n10, _mm256_maddubs_epi16(b, w0));
-      n11 = _mm256_add_epi16(n11, _mm256_maddubs_epi16(b, w1));
-      b = broadcast(x2 + offset);
-      n20 = _mm256_add_epi16(n20, _mm256_maddubs_epi16(b, w0));
-      n21 = _mm256_add_epi16(n21, _mm256_maddubs_epi16(b, w1));
-      b = broadcast(x3 + offset);
-      n30 = _mm256_add_epi16(n30, _mm256_maddubs_epi16(b, w0));
-      n31 = _mm256_add_epi16(n31, _mm256_maddubs_epi16(b, w1));
-    }
-    widen_into(sums[0][0], n00, ones), widen_into(sums[0][1], n01, ones);
-    widen_into(sums[1][0], n10, ones), widen_into(sums[1][1], n11, ones);
-    widen_into(sums[2][0], n20, ones), widen_into(sums[2][1], n21, ones);
-    widen_into(sums[3][0], n30, ones), widen_into(sums[3][1], n31, ones);
-  }
-  avx2_store_tile<4>(a, row, panel, slice, sums);
-}
-
 // Rows x 16 columns, int16: 2 input elements of a row against the 16
 // columns' 2 weight elements (two ymm) per group.
 template <int Rows>

@@ -173,12 +173,10 @@ BertLayerImpl::BertLayerImpl(const BertConfig& config) {
 
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const AttentionMask& mask,
                                      SeedSequence* dropout_seeds, bool cls_only) {
-  if (!cls_only) {
-    torch::Tensor attended = attention(hidden, hidden, mask, dropout_seeds);
-    return output(intermediate(attended), attended, dropout_seeds);
-  }
-  WholeRowsScope whole_rows(cls_row_linears(), hidden.size(1));
-  torch::Tensor attended = attention(hidden.narrow(1, 0, 1), hidden, mask, dropout_seeds);
+  std::optional<WholeRowsScope> whole_rows;
+  if (cls_only) whole_rows.emplace(cls_row_linears(), hidden.size(1));
+  torch::Tensor queries = cls_only ? hidden.narrow(1, 0, 1) : hidden;
+  torch::Tensor attended = attention(queries, hidden, mask, dropout_seeds);
   return output(intermediate(attended), attended, dropout_seeds);
 }
 

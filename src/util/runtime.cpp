@@ -1,5 +1,7 @@
 #include "util/runtime.h"
 
+#include <ctime>
+
 #include <malloc.h>
 #include <sys/resource.h>
 
@@ -24,6 +26,12 @@ long peak_resident_bytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss * 1024L;
+}
+
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 }  // namespace whittle

@@ -11,4 +11,8 @@ void configure_runtime(int threads);
 // Peak resident memory of this process so far, in bytes.
 long peak_resident_bytes();
 
+// CPU time of all threads of this process so far: unlike wall time, it does
+// not grow while other processes hold the cores.
+double process_cpu_seconds();
+
 }  // namespace whittle
