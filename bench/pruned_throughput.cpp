@@ -40,18 +40,15 @@
 #include "passes/prune/magnitude_quantile.h"
 #include "passes/prune/prune_pass.h"
 #include "passes/quantize/quantize_pass.h"
+#include "support/bench_support.h"
 #include "util/runtime.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-nlohmann::json range_of(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return {{"min", values.front()}, {"median", values[values.size() / 2]}, {"max", values.back()}};
-}
+using whittle::bench::Clock;
+using whittle::bench::range_of;
+using whittle::bench::seconds_since;
+using whittle::bench::to_json;
 
 template <typename Function>
 double milliseconds_per_call(Function&& function, int calls) {
@@ -76,49 +73,21 @@ nlohmann::json threshold_timing(int64_t batch, int64_t length, double sparsity, 
       kthvalue_ms.push_back(milliseconds_per_call(kthvalue, 1));
     }
     report.push_back({{"shape", {batch, length, features}},
-                      {"whittle_radix_ms", range_of(radix_ms)},
-                      {"torch_quantile_ms", range_of(quantile_ms)},
-                      {"torch_kthvalue_ms", range_of(kthvalue_ms)}});
+                      {"whittle_radix_ms", to_json(range_of(radix_ms))},
+                      {"torch_quantile_ms", to_json(range_of(quantile_ms))},
+                      {"torch_kthvalue_ms", to_json(range_of(kthvalue_ms))}});
   }
   return report;
 }
 
-struct Inputs {
-  torch::Tensor ids, attention, labels;
-};
-
-struct StepTime {
-  double wall = 0, cpu = 0;
-};
-
+// A training step that adds up its times over a round.
 struct Trainer {
-  whittle::model::BertForSequenceClassification model;
-  torch::optim::AdamW optimizer;
-  std::vector<torch::Tensor> parameters;
-  StepTime round;
+  whittle::bench::TrainingStep training;
+  whittle::bench::StepTime round;
 
-  explicit Trainer(whittle::model::BertForSequenceClassification m)
-      : model(std::move(m)),
-        optimizer(model->parameters(), torch::optim::AdamWOptions(5e-5).weight_decay(0.01)),
-        parameters(model->parameters()) {
-    model->train();
-  }
+  explicit Trainer(whittle::model::BertForSequenceClassification model) : training(std::move(model)) {}
 
-  void step(const Inputs& inputs) {
-    for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();
-    auto loss = torch::cross_entropy_loss(model->forward(inputs.ids, inputs.attention), inputs.labels);
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(parameters, 1.0);
-    optimizer.step();
-  }
-
-  void timed_step(const Inputs& inputs) {
-    auto start = Clock::now();
-    double cpu_start = whittle::process_cpu_seconds();
-    step(inputs);
-    round.wall += seconds_since(start);
-    round.cpu += whittle::process_cpu_seconds() - cpu_start;
-  }
+  void timed_step(const whittle::bench::StepInputs& inputs) { round += training.timed_step(inputs); }
 };
 
 whittle::model::BertForSequenceClassification quantized_bert_tiny() {
@@ -176,9 +145,8 @@ int main(int argc, char** argv) {
     trainers.emplace(name, Trainer(model));
   }
 
-  Inputs inputs{torch::randint(1000, 30000, {batch, length}, torch::kInt64),
-                torch::ones({batch, length}, torch::kInt64), torch::randint(0, 2, {batch}, torch::kInt64)};
-  for (auto& [name, trainer] : trainers) trainer.step(inputs), trainer.step(inputs);
+  whittle::bench::StepInputs inputs = whittle::bench::random_step_inputs(batch, length);
+  for (auto& [name, trainer] : trainers) trainer.training.step(inputs), trainer.training.step(inputs);
 
   const double tokens = static_cast<double>(batch * length * steps);
   std::map<std::string, std::vector<double>> wall_tps, cpu_tps;
@@ -195,7 +163,7 @@ int main(int argc, char** argv) {
   auto ratios = [&](const std::map<std::string, std::vector<double>>& tps, const std::string& a, const std::string& b) {
     std::vector<double> values;
     for (int round = 0; round < rounds; ++round) values.push_back(tps.at(a)[round] / tps.at(b)[round]);
-    return range_of(values);
+    return to_json(range_of(values));
   };
   nlohmann::json training = {{"batch", batch}, {"length", length}, {"sparsity", sparsity}, {"steps_per_round", steps}};
   for (const auto& name : names) {

@@ -19,26 +19,15 @@
 #include "model/classifier_io.h"
 #include "passes/quantize/fixed_point.h"
 #include "passes/quantize/quantize_pass.h"
+#include "support/bench_support.h"
 #include "util/runtime.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-struct Range {
-  double min, median, max;
-};
-
-Range range_of(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return {values.front(), values[values.size() / 2], values.back()};
-}
-
-nlohmann::json to_json(const Range& range) {
-  return {{"min", range.min}, {"median", range.median}, {"max", range.max}};
-}
+using whittle::bench::Clock;
+using whittle::bench::range_of;
+using whittle::bench::seconds_since;
+using whittle::bench::to_json;
 
 // Milliseconds per call, one figure per round of `calls` calls.
 template <typename Function>
@@ -73,41 +62,8 @@ nlohmann::json quantizer_timing(int rounds) {
           {"speedup", to_json(range_of(speedups))}};
 }
 
-struct Inputs {
-  torch::Tensor ids, attention, labels;
-};
-
-struct Trainer {
-  whittle::model::BertForSequenceClassification model;
-  torch::optim::AdamW optimizer;
-  std::vector<torch::Tensor> parameters;
-
-  explicit Trainer(whittle::model::BertForSequenceClassification m)
-      : model(std::move(m)),
-        optimizer(model->parameters(), torch::optim::AdamWOptions(5e-5).weight_decay(0.0)),
-        parameters(model->parameters()) {
-    model->train();
-  }
-
-  void step(const Inputs& inputs) {
-    for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();
-    auto loss = torch::cross_entropy_loss(model->forward(inputs.ids, inputs.attention), inputs.labels);
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(parameters, 1.0);
-    optimizer.step();
-  }
-
-  struct StepTime {
-    double wall, cpu;
-  };
-
-  StepTime timed_step(const Inputs& inputs) {
-    auto start = Clock::now();
-    double cpu_start = whittle::process_cpu_seconds();
-    step(inputs);
-    return {seconds_since(start), whittle::process_cpu_seconds() - cpu_start};
-  }
-};
+using Inputs = whittle::bench::StepInputs;
+using Trainer = whittle::bench::TrainingStep;
 
 // Seconds of one no-gradient forward pass, as the evaluator runs it.
 double timed_forward(whittle::model::BertForSequenceClassification& model, const Inputs& inputs) {
@@ -164,8 +120,7 @@ int main(int argc, char** argv) {
   Trainer baseline(whittle::model::new_classifier(bert_tiny, 0));
   Trainer quantized(whittle::model::new_classifier(bert_tiny, 0));
   whittle::passes::quantize_pass(quantized.model, whittle::passes::uniform_quantize_config(width));
-  Inputs inputs{torch::randint(1000, 30000, {batch, length}, torch::kInt64),
-                torch::ones({batch, length}, torch::kInt64), torch::randint(0, 2, {batch}, torch::kInt64)};
+  Inputs inputs = whittle::bench::random_step_inputs(batch, length);
   for (int i = 0; i < 2; ++i) baseline.step(inputs), quantized.step(inputs);
 
   // Steps alternate between the models, so that a burst of background load
@@ -173,12 +128,10 @@ int main(int argc, char** argv) {
   std::vector<double> baseline_tps, quantized_tps, ratios, baseline_cpu_tps, quantized_cpu_tps, cpu_ratios;
   const double tokens = static_cast<double>(batch * length * steps);
   for (int round = 0; round < rounds; ++round) {
-    Trainer::StepTime baseline_time{0, 0}, quantized_time{0, 0};
+    whittle::bench::StepTime baseline_time, quantized_time;
     for (int64_t i = 0; i < steps; ++i) {
-      auto b = baseline.timed_step(inputs);
-      auto q = quantized.timed_step(inputs);
-      baseline_time = {baseline_time.wall + b.wall, baseline_time.cpu + b.cpu};
-      quantized_time = {quantized_time.wall + q.wall, quantized_time.cpu + q.cpu};
+      baseline_time += baseline.timed_step(inputs);
+      quantized_time += quantized.timed_step(inputs);
     }
     baseline_tps.push_back(tokens / baseline_time.wall);
     quantized_tps.push_back(tokens / quantized_time.wall);

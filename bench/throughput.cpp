@@ -3,7 +3,6 @@
 // measured in one run on the same machine.
 //
 //   build/throughput [--batch 16] [--length 512] [--steps 10] [--no-python]
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -13,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/classifier_io.h"
+#include "support/bench_support.h"
 #include "util/runtime.h"
 
 #ifndef WHITTLE_SOURCE_DIR
@@ -21,43 +21,13 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using whittle::bench::Clock;
+using whittle::bench::seconds_since;
 
 whittle::model::BertConfig bert_tiny() {
   whittle::model::BertConfig config;  // the defaults are BERT-Tiny's
   return config;
 }
-
-struct Inputs {
-  torch::Tensor ids, attention, labels;
-};
-
-Inputs random_inputs(int64_t batch, int64_t length) {
-  return {torch::randint(1000, 30000, {batch, length}, torch::kInt64), torch::ones({batch, length}, torch::kInt64),
-          torch::randint(0, 2, {batch}, torch::kInt64)};
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-struct Trainer {
-  whittle::model::BertForSequenceClassification model;
-  torch::optim::AdamW optimizer;
-  std::vector<torch::Tensor> parameters;
-
-  explicit Trainer(whittle::model::BertForSequenceClassification m)
-      : model(std::move(m)), optimizer(model->parameters(), torch::optim::AdamWOptions(5e-5).weight_decay(0.0)),
-        parameters(model->parameters()) {}
-
-  void step(const Inputs& inputs) {
-    for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();
-    auto loss = torch::cross_entropy_loss(model->forward(inputs.ids, inputs.attention), inputs.labels);
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(parameters, 1.0);
-    optimizer.step();
-  }
-};
 
 nlohmann::json run_python(const std::string& script, int64_t batch, int64_t length, int64_t steps, int threads) {
   // The same OpenMP BLAS as whittle, so that the comparison is of the
@@ -96,9 +66,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   whittle::configure_runtime(threads);
 
-  Trainer trainer(whittle::model::new_classifier(bert_tiny(), 0));
-  Inputs inputs = random_inputs(batch, length);
-  trainer.model->train();
+  whittle::bench::TrainingStep trainer(whittle::model::new_classifier(bert_tiny(), 0));
+  whittle::bench::StepInputs inputs = whittle::bench::random_step_inputs(batch, length);
   for (int i = 0; i < 2; ++i) trainer.step(inputs);
   auto start = Clock::now();
   for (int64_t i = 0; i < steps; ++i) trainer.step(inputs);
@@ -119,7 +88,7 @@ int main(int argc, char** argv) {
   torch::manual_seed(1);
   for (int64_t i = 0; i < mixed_steps; ++i) {
     int64_t bucket = 32 * torch::randint(2, length / 32 + 1, {1}).item<int64_t>();
-    trainer.step(random_inputs(batch, bucket));
+    trainer.step(whittle::bench::random_step_inputs(batch, bucket));
   }
 
   nlohmann::json report = {{"batch", batch},

@@ -5,16 +5,10 @@
 #include <random>
 
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace whittle::data {
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Neighbouring seeds and epochs give unrelated orders.
 uint64_t epoch_seed(uint64_t seed, int64_t epoch) {

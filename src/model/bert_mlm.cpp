@@ -12,24 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<const char*, 4> kTokenizerFiles = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
-                                                        "special_tokens_map.json"};
 constexpr const char* kHeadPrefix = "cls.predictions.";
-
-void copy_tokenizer_files(const fs::path& tokenizer_dir, const fs::path& destination) {
-  std::error_code error;
-  if (!fs::is_directory(tokenizer_dir, error)) {
-    throw Error("tokenizer directory " + tokenizer_dir.string() + " does not exist");
-  }
-  bool copied_any = false;
-  for (const char* file : kTokenizerFiles) {
-    const fs::path source = tokenizer_dir / file;
-    if (!fs::is_regular_file(source, error)) continue;
-    write_file_atomically(destination / file, read_file(source));
-    copied_any = true;
-  }
-  if (!copied_any) throw Error("tokenizer directory " + tokenizer_dir.string() + " holds no vocab.txt or tokenizer.json");
-}
 
 // Logit rows formed at once: [64, 30522] floats is 8 MB, which the
 // following passes (softmax, the two products) find in cache.

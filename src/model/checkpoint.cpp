@@ -81,6 +81,8 @@ std::string normalized_name(std::string name) {
 
 bool is_position_ids(const std::string& name) { return name == "position_ids" || name.ends_with(".position_ids"); }
 
+}  // namespace
+
 void copy_tokenizer_files(const fs::path& tokenizer_dir, const fs::path& destination) {
   std::error_code error;
   if (!fs::is_directory(tokenizer_dir, error)) {
@@ -90,7 +92,7 @@ void copy_tokenizer_files(const fs::path& tokenizer_dir, const fs::path& destina
   for (const char* file : kTokenizerFiles) {
     const fs::path source = tokenizer_dir / file;
     if (!fs::is_regular_file(source, error)) continue;
-    fs::copy_file(source, destination / file, fs::copy_options::overwrite_existing);
+    write_file_atomically(destination / file, read_file(source));
     copied_any = true;
   }
   if (!copied_any) {
@@ -98,8 +100,6 @@ void copy_tokenizer_files(const fs::path& tokenizer_dir, const fs::path& destina
                 " holds none of vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json");
   }
 }
-
-}  // namespace
 
 Checkpoint load_checkpoint(const fs::path& dir) {
   std::error_code error;

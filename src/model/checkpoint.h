@@ -32,6 +32,10 @@ Checkpoint load_checkpoint(const std::filesystem::path& dir);
 void save_checkpoint(const std::filesystem::path& dir, const Checkpoint& checkpoint,
                      const std::filesystem::path& tokenizer_dir);
 
+// Copies whichever tokenizer files tokenizer_dir holds into destination.
+// Throws whittle::Error when the directory is missing or holds none of them.
+void copy_tokenizer_files(const std::filesystem::path& tokenizer_dir, const std::filesystem::path& destination);
+
 // Brings checkpoints from other tools to BertForSequenceClassification names:
 // adds the "bert." prefix to bare BertModel names, renames TF-era
 // LayerNorm gamma/beta to weight/bias, drops position_ids buffers.

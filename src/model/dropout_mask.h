@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "util/hash.h"
+
 namespace whittle::model::detail {
 
 // A 32-bit integer hash with good avalanche (the "lowbias32" constants);
@@ -20,13 +22,6 @@ inline uint32_t mix32(uint32_t x) {
   return x;
 }
 
-inline uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 struct DropoutMask {
   uint32_t key_low;
   uint32_t key_high;
@@ -34,7 +29,7 @@ struct DropoutMask {
   float scale;          // 1 / (1 - p), applied to kept elements
 
   DropoutMask(uint64_t seed, double probability) {
-    uint64_t key = mix64(seed);
+    uint64_t key = splitmix64(seed);
     double threshold = std::ldexp(probability, 32);
     double capped = std::min(threshold, static_cast<double>(std::numeric_limits<uint32_t>::max()));
     key_low = static_cast<uint32_t>(key);

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include "model/dropout_mask.h"
+#include "util/hash.h"
 
 namespace whittle::model {
 namespace {
@@ -54,7 +55,7 @@ torch::Tensor fast_dropout(const torch::Tensor& input, double probability, uint6
 }
 
 uint64_t SeedSequence::next() {
-  state_ = detail::mix64(state_);
+  state_ = splitmix64(state_);
   return state_;
 }
 

@@ -6,16 +6,10 @@
 
 #include "model/bert_mlm.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace whittle::train {
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // A small counter-based generator: the standard distributions' output is
 // not fixed across standard libraries, and masks must be reproducible.

@@ -9,6 +9,7 @@
 #include "passes/prune/prune_masks.h"
 #include "passes/prune/prune_transform.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace whittle::passes {
 namespace {
@@ -17,14 +18,9 @@ using NamedLinears = std::vector<std::pair<std::string, model::Linear>>;
 
 constexpr const char* kMasksStored = "stored";
 
-// A well-mixed seed per layer (splitmix64), so that layers draw independent
-// random activation masks from one pass seed.
-uint64_t layer_seed(uint64_t seed, size_t layer_index) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ull * (layer_index + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+// Element layer_index of the splitmix64 sequence that starts at seed, so that
+// layers draw independent random activation masks from one pass seed.
+uint64_t layer_seed(uint64_t seed, size_t layer_index) { return splitmix64(seed + kSplitmixIncrement * layer_index); }
 
 bool is_global_l1(const std::optional<PruneSettings>& settings) {
   return settings && settings->method == PruneMethod::l1_norm && settings->scope == PruneScope::global;

@@ -1,9 +1,9 @@
 #include "passes/prune/prune_transform.h"
 
-#include "model/dropout_mask.h"
 #include "passes/prune/magnitude_quantile.h"
 #include "passes/prune/prune_masks.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace whittle::passes {
 
@@ -76,7 +76,7 @@ float PruneTransformImpl::activation_threshold_for(const torch::Tensor& input) {
 
 torch::Tensor PruneTransformImpl::random_activation_mask_for(const torch::Tensor& input) {
   if (statistic_mode_ != model::InputStatisticMode::replay) {
-    const uint64_t draw_seed = model::detail::mix64(activation_seed_ ^ model::detail::mix64(activation_draws_++));
+    const uint64_t draw_seed = splitmix64(activation_seed_ ^ splitmix64(activation_draws_++));
     torch::Tensor mask =
         whole_rows_ > 0 ? hashed_random_keep_mask_of_leading_rows(input.sizes(), whole_rows_, activation_->sparsity, draw_seed)
                         : hashed_random_keep_mask(input.sizes(), activation_->sparsity, draw_seed);
