@@ -45,17 +45,9 @@
 
 namespace {
 
-using whittle::bench::Clock;
+using whittle::bench::milliseconds_per_call;
 using whittle::bench::range_of;
-using whittle::bench::seconds_since;
 using whittle::bench::to_json;
-
-template <typename Function>
-double milliseconds_per_call(Function&& function, int calls) {
-  auto start = Clock::now();
-  for (int i = 0; i < calls; ++i) function();
-  return 1000.0 * seconds_since(start) / calls;
-}
 
 nlohmann::json threshold_timing(int64_t batch, int64_t length, double sparsity, int rounds) {
   nlohmann::json report = nlohmann::json::array();

@@ -25,21 +25,10 @@
 namespace {
 
 using whittle::bench::Clock;
+using whittle::bench::milliseconds_per_call;
 using whittle::bench::range_of;
 using whittle::bench::seconds_since;
 using whittle::bench::to_json;
-
-// Milliseconds per call, one figure per round of `calls` calls.
-template <typename Function>
-std::vector<double> time_calls(Function&& function, int rounds, int calls) {
-  std::vector<double> milliseconds;
-  for (int round = 0; round < rounds; ++round) {
-    auto start = Clock::now();
-    for (int i = 0; i < calls; ++i) function();
-    milliseconds.push_back(1000.0 * seconds_since(start) / calls);
-  }
-  return milliseconds;
-}
 
 nlohmann::json quantizer_timing(int rounds) {
   torch::manual_seed(0);
@@ -49,10 +38,8 @@ nlohmann::json quantizer_timing(int rounds) {
   for (int i = 0; i < 5; ++i) fused(), composed();
   std::vector<double> fused_ms, composed_ms;
   for (int round = 0; round < rounds; ++round) {  // interleaved, for the same load
-    auto f = time_calls(fused, 1, 20);
-    auto c = time_calls(composed, 1, 20);
-    fused_ms.push_back(f[0]);
-    composed_ms.push_back(c[0]);
+    fused_ms.push_back(milliseconds_per_call(fused, 20));
+    composed_ms.push_back(milliseconds_per_call(composed, 20));
   }
   std::vector<double> speedups;
   for (size_t i = 0; i < fused_ms.size(); ++i) speedups.push_back(composed_ms[i] / fused_ms[i]);

@@ -21,6 +21,14 @@ inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Milliseconds per call, over `calls` calls in a row.
+template <typename Function>
+double milliseconds_per_call(Function&& function, int calls) {
+  auto start = Clock::now();
+  for (int i = 0; i < calls; ++i) function();
+  return 1000.0 * seconds_since(start) / calls;
+}
+
 struct Range {
   double min, median, max;
 };
