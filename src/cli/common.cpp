@@ -67,6 +67,14 @@ void require_non_negative(const std::string& name, double value) {
   if (value < 0) throw Error(name + " must not be negative, got " + std::to_string(value));
 }
 
+void add_workers_option(CLI::App& command, int& workers) {
+  command
+      .add_option("--workers", workers,
+                  "sweep points run at a time, sharing the --threads equally (try 2 on 2 cores)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
 std::string text_of_line(const std::string& line, int64_t line_number) {
   const std::string where = "stdin line " + std::to_string(line_number) + ": ";
   nlohmann::json record;

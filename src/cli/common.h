@@ -54,4 +54,8 @@ std::string predictions_jsonl(const train::EvalResult& result, const data::Token
 void require_positive(const std::string& name, double value);
 void require_non_negative(const std::string& name, double value);
 
+// --workers N: sweep points run at a time, each on an equal share of the
+// threads (see experiments::PointRunnerOptions).
+void add_workers_option(CLI::App& command, int& workers);
+
 }  // namespace whittle::cli

@@ -23,6 +23,7 @@ struct LabArguments {
   std::string base;
   std::vector<std::string> overrides;
   std::string cache_dir;
+  int workers = 1;
 };
 
 fs::path default_lab_config() { return assets_dir().parent_path() / "configs" / "lab1.toml"; }
@@ -64,7 +65,8 @@ void run_lab(const LabArguments& arguments) {
   auto train_set = load_split(data, data::Split::train, config.data.train_limit, tokenizer);
   auto test_set = load_split(data, data::Split::test, config.data.test_limit, tokenizer);
   experiments::LabInputs inputs{train_set, test_set, tokenizer_dir,
-                                describe_data(data, config.data.train_limit, config.data.test_limit)};
+                                describe_data(data, config.data.train_limit, config.data.test_limit),
+                                arguments.workers};
   auto outcome = experiments::run_lab(config, inputs, run_dir, log);
   log << "report: " << outcome.report_markdown.string() << " and " << outcome.report_html.string() << "\n";
   std::cout << nlohmann::json({{"run", run_dir.string()},
@@ -90,6 +92,7 @@ void register_lab_command(CLI::App& app) {
   command->add_option("--set", arguments->overrides, "override one config key: KEY=VALUE in TOML syntax, e.g. "
                                                      "--set quantize.widths=[4,8] (repeatable)");
   command->add_option("--cache-dir", arguments->cache_dir, "where tokenized datasets are cached");
+  add_workers_option(*command, arguments->workers);
   command->callback([arguments] { run_lab(*arguments); });
 }
 

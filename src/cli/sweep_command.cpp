@@ -18,9 +18,11 @@ struct SweepData {
   int64_t train_limit = 0;
   int64_t test_limit = 0;
   int64_t eval_batch_size = 32;
+  int workers = 1;
 
   void add_to(CLI::App& command) {
     source.add_to(command);
+    add_workers_option(command, workers);
     command.add_option("--train-limit", train_limit, "balanced subset of the train split (0 = all)");
     command.add_option("--test-limit", test_limit, "balanced subset of the test split (0 = all)");
     command.add_option("--eval-batch-size", eval_batch_size, "evaluation batch size")->capture_default_str();
@@ -53,6 +55,7 @@ void run_quant_sweep(const QuantSweepArguments& arguments) {
   options.eval = {arguments.data.eval_batch_size, options.qat.length_multiple};
   options.tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
   options.data_description = arguments.data.describe();
+  options.workers = arguments.data.workers;
 
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
   auto test_set = arguments.data.load(data::Split::test, tokenizer);
@@ -103,6 +106,7 @@ void run_prune_sweep(const PruneSweepArguments& arguments) {
   options.finetune = arguments.finetune.resolve(mase_finetune_defaults(), arguments.data.source.seed);
   options.eval = {arguments.data.eval_batch_size, options.finetune.length_multiple};
   options.data_description = arguments.data.describe();
+  options.workers = arguments.data.workers;
   text::Tokenizer tokenizer = text::Tokenizer::load(resolve_tokenizer_dir(arguments.data.source, arguments.from));
   auto test_set = arguments.data.load(data::Split::test, tokenizer);
   auto train_set = arguments.data.load(data::Split::train, tokenizer);

@@ -87,6 +87,7 @@ json quantize_stage(const LabConfig& config, const LabInputs& inputs, const LabP
   options.qat = config.qat;
   options.eval = eval_options(config);
   options.data_description = inputs.data_description;
+  options.workers = inputs.sweep_workers;
   auto summary = run_quant_sweep(options, inputs.train_set, inputs.test_set, log);
   return {{"baseline_accuracy", summary.baseline_accuracy},
           {"best_qat_width", summary.best_qat_width},
@@ -108,6 +109,7 @@ json prune_stage(const LabConfig& config, const LabInputs& inputs, const LabPath
   options.finetune = config.prune_finetune;
   options.eval = eval_options(config);
   options.data_description = inputs.data_description;
+  options.workers = inputs.sweep_workers;
   run_prune_sweep(options, inputs.train_set, inputs.test_set, log);
   return {{"results", (paths.prune_dir() / "results.json").string()}};
 }

@@ -14,6 +14,7 @@ struct LabInputs {
   const data::TokenizedDataset& test_set;
   std::filesystem::path tokenizer_dir;  // copied into every saved model
   nlohmann::json data_description;      // part of every sweep's signature
+  int sweep_workers = 1;                // sweep points run at a time; changes no result
 };
 
 // The stages of a lab run, in order; each writes under the run directory.

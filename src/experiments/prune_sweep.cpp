@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "experiments/compressed_model.h"
+#include "experiments/point_runner.h"
 #include "experiments/result_store.h"
 #include "experiments/train_with_evaluation.h"
 #include "passes/prune/prune_config.h"
@@ -13,7 +14,6 @@
 #include "report/plot.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
-#include "util/progress.h"
 
 namespace whittle::experiments {
 namespace fs = std::filesystem;
@@ -71,25 +71,19 @@ void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedData
   }
   bool need_baseline = !store.has("baseline");
   log << "pruning sweep: " << pending.size() + (need_baseline ? 1 : 0) << " points to run\n";
-  Progress progress("pruning sweep", static_cast<int64_t>(pending.size()) + (need_baseline ? 1 : 0), log);
-  if (need_baseline) {
-    log << "== baseline\n";
-    auto loaded = load_compressed(options.base_model, options.finetune.seed);
-    store.put("baseline", to_json(train::evaluate(loaded.model, test_set, options.eval, log)));
-    progress.advance(1);
-  }
+  std::vector<SweepPoint> points;
+  points.push_back({"baseline", [&options, &test_set](std::ostream& point_log) -> nlohmann::json {
+                      auto loaded = load_compressed(options.base_model, options.finetune.seed);
+                      return to_json(train::evaluate(loaded.model, test_set, options.eval, point_log));
+                    }});
   for (const auto& [method, sparsity] : pending) {
-    std::string key = point_key(method, sparsity);
-    if (store.finished_elsewhere(key)) {
-      progress.advance(1);
-      continue;
-    }
-    log << "== " << key << "\n";
-    store.put(key, run_point(options, method, sparsity, train_set, test_set, log));
-    write_prune_sweep_outputs(options.out_dir);
-    progress.advance(1);
+    points.push_back({point_key(method, sparsity),
+                      [&options, &train_set, &test_set, method, sparsity](std::ostream& point_log) {
+                        return run_point(options, method, sparsity, train_set, test_set, point_log);
+                      }});
   }
-  progress.finish();
+  run_sweep_points(store, points, {options.workers, [&options] { write_prune_sweep_outputs(options.out_dir); }},
+                   "pruning sweep", log);
   write_prune_sweep_outputs(options.out_dir);
 }
 

@@ -19,6 +19,7 @@ struct PruneSweepOptions {
   train::TrainOptions finetune;      // Mase's defaults: AdamW 5e-5, batch 8, 1 epoch
   train::EvalOptions eval;
   nlohmann::json data_description;
+  int workers = 1;                      // points run at a time (see PointRunnerOptions)
 };
 
 // For each method and sparsity: prune every Linear (local scope), evaluate,

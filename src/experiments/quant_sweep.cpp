@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "experiments/compressed_model.h"
+#include "experiments/point_runner.h"
 #include "experiments/result_store.h"
 #include "experiments/train_with_evaluation.h"
 #include "passes/quantize/quantize_config.h"
@@ -11,7 +12,6 @@
 #include "report/plot.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
-#include "util/progress.h"
 
 namespace whittle::experiments {
 namespace fs = std::filesystem;
@@ -92,25 +92,21 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
   if (store.points().size() > 0) log << " (" << store.points().size() << " already in " << store.path().string() << ")";
   log << "\n";
 
-  Progress progress("quantization sweep", static_cast<int64_t>(pending.size()), log);
+  std::vector<SweepPoint> points;
   for (const std::string& key : pending) {
-    if (store.finished_elsewhere(key)) {
-      progress.advance(1);
-      continue;
-    }
-    log << "== " << key << "\n";
-    if (key == "baseline") {
-      auto loaded = load_compressed(options.base_model, options.qat.seed);
-      store.put(key, to_json(train::evaluate(loaded.model, test_set, options.eval, log)));
-    } else {
-      int64_t width = std::stoll(key.substr(key.find("/w") + 2));
-      store.put(key, key.starts_with("ptq/") ? run_ptq_point(options, width, test_set, log)
-                                             : run_qat_point(options, width, train_set, test_set, log));
-    }
-    write_quant_sweep_outputs(options.out_dir);
-    progress.advance(1);
+    points.push_back({key, [&options, &train_set, &test_set, key](std::ostream& point_log) -> nlohmann::json {
+                        if (key == "baseline") {
+                          auto loaded = load_compressed(options.base_model, options.qat.seed);
+                          return to_json(train::evaluate(loaded.model, test_set, options.eval, point_log));
+                        }
+                        int64_t width = std::stoll(key.substr(key.find("/w") + 2));
+                        return key.starts_with("ptq/") ? run_ptq_point(options, width, test_set, point_log)
+                                                       : run_qat_point(options, width, train_set, test_set, point_log);
+                      }});
   }
-  progress.finish();
+  run_sweep_points(store, points, {options.workers, [&options] { write_quant_sweep_outputs(options.out_dir); }},
+                   "quantization sweep", log);
+  store.refresh();
 
   QuantSweepSummary summary;
   summary.baseline_accuracy = store.get("baseline")->at("accuracy").get<double>();

@@ -24,6 +24,7 @@ struct QuantSweepOptions {
   train::TrainOptions qat;              // Mase's defaults: AdamW 5e-5, batch 8, 1 epoch
   train::EvalOptions eval;
   nlohmann::json data_description;      // part of the result signature
+  int workers = 1;                      // points run at a time (see PointRunnerOptions)
 };
 
 struct QuantSweepSummary {

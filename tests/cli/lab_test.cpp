@@ -89,6 +89,54 @@ TEST(LabCommand, AKilledPruneStageResumesAlone) {
   EXPECT_EQ(json::parse(read_text(dir / "run" / "prune" / "results.json")).at("points").size(), 3u);
 }
 
+// Every measured figure of a sweep's points: accuracies and losses, not timings.
+json measured_figures(const fs::path& results) {
+  json figures = json::object();
+  const json document = json::parse(read_text(results));
+  for (const auto& point : document.at("points")) {
+    const json& value = point.at("value");
+    json& entry = figures[point.at("key").get<std::string>()];
+    entry["accuracy"] = value.at("accuracy");
+    if (value.contains("loss")) entry["loss"] = value.at("loss");
+    if (value.contains("test")) entry["test_loss"] = value.at("test").at("loss");
+    if (value.contains("after_pruning")) entry["after_pruning_loss"] = value.at("after_pruning").at("loss");
+    if (value.contains("epochs") && value.at("epochs").is_array()) {
+      for (const auto& epoch : value.at("epochs")) entry["train_loss"].push_back(epoch.at("train_loss"));
+    }
+  }
+  return figures;
+}
+
+TEST(LabCommand, SweepPointsRunTwoAtATimeWithTheSameResults) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(120)};
+  auto arguments_with = [&](const std::string& run, std::vector<std::string> extra) {
+    std::vector<std::string> arguments = {"--threads", "1", "lab", "--config", (dir / "lab.toml").string(),
+                                          "--out", (dir / run).string(), "--cache-dir", (dir / "cache").string()};
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    return arguments;
+  };
+  RunResult serial = run_whittle(arguments_with("serial", {}), dir, generous);
+  ASSERT_EQ(serial.exit_code, 0) << serial.describe();
+  // Two workers on 2 threads: one thread each, as the serial run had.
+  std::vector<std::string> parallel_arguments = arguments_with("parallel", {"--workers", "2"});
+  parallel_arguments[1] = "2";
+  RunResult parallel = run_whittle(parallel_arguments, dir, generous);
+  ASSERT_EQ(parallel.exit_code, 0) << parallel.describe();
+  EXPECT_TRUE(contains(parallel.err, "pruning sweep: 2 points at a time, 1 thread each")) << parallel.err;
+  EXPECT_TRUE(contains(parallel.err, "[random/s0.50] ")) << "a worker's lines carry its point";
+
+  for (const char* sweep : {"quantize", "prune"}) {
+    json expected = measured_figures(dir / "serial" / sweep / "results.json");
+    json actual = measured_figures(dir / "parallel" / sweep / "results.json");
+    EXPECT_GE(expected.size(), 3u) << sweep;
+    EXPECT_EQ(actual, expected) << sweep;
+  }
+  RunResult refused = run_whittle(arguments_with("parallel", {"--workers", "0"}), dir);
+  expect_usage_error(refused, {"--workers"});
+}
+
 TEST(LabCommand, ARunDirectoryRefusesAnotherConfig) {
   TempDir dir;
   write_text(dir / "lab.toml", tiny_lab_config());

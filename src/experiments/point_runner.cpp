@@ -1,0 +1,121 @@
+#include "experiments/point_runner.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+#include <ostream>
+#include <thread>
+
+#include "util/error.h"
+#include "util/line_prefix_stream.h"
+#include "util/progress.h"
+
+namespace whittle::experiments {
+namespace {
+
+// What the workers share; `lock` guards every member and the log.
+class PointQueue {
+ public:
+  PointQueue(ResultStore& store, std::vector<const SweepPoint*> pending, const PointRunnerOptions& options,
+             const std::string& label, std::ostream& log)
+      : store_(store),
+        pending_(std::move(pending)),
+        options_(options),
+        log_(log),
+        progress_(label, static_cast<int64_t>(pending_.size()), log) {}
+
+  // Runs points until none is left or one has failed.
+  void work(bool prefix_lines) {
+    while (const SweepPoint* point = take()) {
+      try {
+        nlohmann::json result;
+        if (prefix_lines) {
+          LinePrefixStream point_log(log_, lock_, "[" + point->key + "] ");
+          result = point->run(point_log);
+        } else {
+          result = point->run(log_);
+        }
+        store(*point, std::move(result));
+      } catch (...) {
+        std::lock_guard<std::mutex> guard(lock_);
+        if (!error_) error_ = std::current_exception();
+        return;
+      }
+    }
+  }
+
+  int64_t finish() {
+    if (error_) std::rethrow_exception(error_);
+    progress_.finish();
+    return ran_;
+  }
+
+ private:
+  const SweepPoint* take() {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (error_) return nullptr;
+    while (next_ < pending_.size() && store_.finished_elsewhere(pending_[next_]->key)) {
+      ++next_;
+      progress_.advance(1);
+    }
+    if (next_ == pending_.size()) return nullptr;
+    const SweepPoint* point = pending_[next_++];
+    log_ << "== " << point->key << "\n" << std::flush;
+    return point;
+  }
+
+  void store(const SweepPoint& point, nlohmann::json result) {
+    std::lock_guard<std::mutex> guard(lock_);
+    store_.put(point.key, std::move(result));
+    ++ran_;
+    if (options_.after_each) options_.after_each();
+    progress_.advance(1);
+  }
+
+  ResultStore& store_;
+  std::vector<const SweepPoint*> pending_;
+  const PointRunnerOptions& options_;
+  std::ostream& log_;
+  Progress progress_;
+  std::mutex lock_;
+  std::size_t next_ = 0;
+  int64_t ran_ = 0;
+  std::exception_ptr error_;
+};
+
+}  // namespace
+
+int64_t run_sweep_points(ResultStore& store, const std::vector<SweepPoint>& points, const PointRunnerOptions& options,
+                         const std::string& label, std::ostream& log) {
+  if (options.workers < 1) throw Error("workers must be at least 1, got " + std::to_string(options.workers));
+  std::vector<const SweepPoint*> pending;
+  for (const auto& point : points) {
+    if (!store.has(point.key)) pending.push_back(&point);
+  }
+  PointQueue queue(store, pending, options, label, log);
+  const int workers = std::min<int>(options.workers, static_cast<int>(std::max<std::size_t>(pending.size(), 1)));
+  if (workers == 1) {
+    queue.work(/*prefix_lines=*/false);
+    return queue.finish();
+  }
+  // Each thread sets its own OpenMP team size; the process-wide setting is
+  // restored afterwards, since at::set_num_threads also records it globally.
+  const int threads = at::get_num_threads();
+  const int threads_per_worker = std::max(1, threads / workers);
+  log << label << ": " << workers << " points at a time, " << threads_per_worker << " thread"
+      << (threads_per_worker == 1 ? "" : "s") << " each\n";
+  std::vector<std::thread> team;
+  for (int w = 0; w < workers; ++w) {
+    team.emplace_back([&queue, threads_per_worker] {
+      at::set_num_threads(threads_per_worker);
+      queue.work(/*prefix_lines=*/true);
+    });
+  }
+  for (auto& thread : team) thread.join();
+  at::set_num_threads(threads);
+  return queue.finish();
+}
+
+}  // namespace whittle::experiments

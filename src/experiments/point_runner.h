@@ -1,0 +1,39 @@
+#pragma once
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/result_store.h"
+
+namespace whittle::experiments {
+
+// One measurement of a sweep: its key in the result store, and how to run
+// it. `run` writes its progress to the stream it is given.
+struct SweepPoint {
+  std::string key;
+  std::function<nlohmann::json(std::ostream& log)> run;
+};
+
+struct PointRunnerOptions {
+  // Points run at the same time, each on its own thread with an equal share
+  // of the intra-op threads (at least one). On a small machine two 1-thread
+  // points get more done than one 2-thread point: BERT-Tiny's operations are
+  // too small to keep two threads busy.
+  int workers = 1;
+  // Called after every stored point, one call at a time (e.g. to redraw figures).
+  std::function<void()> after_each;
+};
+
+// Runs, in order, the points that `store` does not hold yet, rechecking
+// each just before it starts, since other processes may share the store.
+// Each result is stored as soon as its point ends. With several workers each
+// point's log lines carry its key. If a point throws, no new point starts,
+// the running ones finish and are stored, and the first error is rethrown.
+// Returns how many points this call ran.
+int64_t run_sweep_points(ResultStore& store, const std::vector<SweepPoint>& points, const PointRunnerOptions& options,
+                         const std::string& label, std::ostream& log);
+
+}  // namespace whittle::experiments

@@ -1,0 +1,108 @@
+#include "experiments/point_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "util/error.h"
+
+namespace whittle::experiments {
+namespace {
+
+std::filesystem::path fresh_store_path(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("whittle-point-runner-" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir / "results.json";
+}
+
+// Points that log a few lines and record how many ran at once and on how many threads.
+struct Recorder {
+  std::atomic<int> running{0};
+  std::atomic<int> most_running{0};
+  std::atomic<int> threads_seen{0};
+
+  SweepPoint point(const std::string& key, int value) {
+    return {key, [this, key, value](std::ostream& log) -> nlohmann::json {
+              int now = ++running;
+              int seen = most_running.load();
+              while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
+              }
+              threads_seen = at::get_num_threads();
+              for (int line = 0; line < 3; ++line) {
+                log << "line " << line << " of " << key << "\n";
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+              }
+              --running;
+              return {{"value", value}};
+            }};
+  }
+};
+
+TEST(SweepPoints, TwoWorkersRunEveryPointOnceWithWholePrefixedLines) {
+  ResultStore store(fresh_store_path("two"), {{"sweep", "test"}});
+  store.put("b", {{"value", -1}});  // finished earlier: not run again
+  Recorder recorder;
+  std::vector<SweepPoint> points;
+  for (int i = 0; i < 5; ++i) points.push_back(recorder.point(std::string(1, static_cast<char>('a' + i)), i));
+  std::ostringstream log;
+  int redraws = 0;
+  const int threads_before = at::get_num_threads();
+  at::set_num_threads(2);
+  int64_t ran = run_sweep_points(store, points, {2, [&] { ++redraws; }}, "test sweep", log);
+  EXPECT_EQ(at::get_num_threads(), 2) << "the caller's thread count is restored";
+  at::set_num_threads(threads_before);
+
+  EXPECT_EQ(ran, 4);
+  EXPECT_EQ(redraws, 4);
+  EXPECT_EQ(recorder.most_running.load(), 2);
+  EXPECT_EQ(recorder.threads_seen.load(), 1) << "each of two workers gets one of the two threads";
+  EXPECT_EQ(store.get("b")->at("value"), -1);
+  for (int i : {0, 2, 3, 4}) EXPECT_EQ(store.get(std::string(1, static_cast<char>('a' + i)))->at("value"), i);
+
+  std::istringstream lines(log.str());
+  int point_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("line ") == std::string::npos) continue;
+    ++point_lines;
+    // "[c] line 1 of c": the prefix names the point that wrote the line.
+    ASSERT_GE(line.size(), 4u) << line;
+    EXPECT_EQ(line.substr(0, 4), "[" + line.substr(line.size() - 1) + "] ") << line;
+  }
+  EXPECT_EQ(point_lines, 12);
+  EXPECT_NE(log.str().find("== a\n"), std::string::npos);
+  EXPECT_EQ(log.str().find("== b\n"), std::string::npos);
+}
+
+TEST(SweepPoints, AFailingPointStopsNewPointsKeepsFinishedOnesAndRethrows) {
+  ResultStore store(fresh_store_path("fail"), {{"sweep", "test"}});
+  Recorder recorder;
+  std::vector<SweepPoint> points = {recorder.point("a", 0),
+                                    {"bad", [](std::ostream&) -> nlohmann::json { throw Error("point bad failed"); }},
+                                    recorder.point("c", 2), recorder.point("d", 3), recorder.point("e", 4)};
+  std::ostringstream log;
+  EXPECT_THROW(run_sweep_points(store, points, {2, {}}, "test sweep", log), Error);
+  EXPECT_TRUE(store.has("a")) << "a started with bad and finished";
+  EXPECT_FALSE(store.has("bad"));
+  EXPECT_FALSE(store.has("e")) << "no point starts after a failure is seen";
+}
+
+TEST(SweepPoints, OneWorkerRunsInOrderOnTheCallersStream) {
+  ResultStore store(fresh_store_path("one"), {{"sweep", "test"}});
+  Recorder recorder;
+  std::vector<SweepPoint> points = {recorder.point("a", 0), recorder.point("b", 1)};
+  std::ostringstream log;
+  EXPECT_EQ(run_sweep_points(store, points, {1, {}}, "test sweep", log), 2);
+  EXPECT_EQ(recorder.most_running.load(), 1);
+  EXPECT_NE(log.str().find("== a\nline 0 of a\n"), std::string::npos) << log.str();
+  EXPECT_THROW(run_sweep_points(store, points, {0, {}}, "test sweep", log), Error);
+}
+
+}  // namespace
+}  // namespace whittle::experiments
