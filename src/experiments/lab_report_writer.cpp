@@ -84,12 +84,35 @@ std::optional<report::LoraResult> lora_result(const json& stages) {
   return lora;
 }
 
-std::vector<report::StageTiming> stage_timings(const json& stages) {
+// The training and evaluation seconds recorded anywhere in `value`.
+double recorded_seconds(const json& value) {
+  double total = 0.0;
+  if (value.is_array()) {
+    for (const auto& item : value) total += recorded_seconds(item);
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if ((key == "seconds" || key == "train_seconds") && item.is_number()) {
+        total += item.get<double>();
+      } else {
+        total += recorded_seconds(item);
+      }
+    }
+  }
+  return total;
+}
+
+std::vector<report::StageTiming> stage_timings(const json& stages, const fs::path& run_dir) {
   std::vector<report::StageTiming> timings;
   for (const char* name : {"base", "lora", "quantize", "prune"}) {  // the pipeline's order
     if (!stages.contains(name)) continue;
     const json& entry = stages.at(name);
-    timings.push_back({name, entry.at("seconds").get<double>(), true, "finished " + entry.value("finished", "")});
+    report::StageTiming timing{name, entry.at("seconds").get<double>(), true, "finished " + entry.value("finished", ""),
+                               std::nullopt};
+    // A sweep's points may come from several runs; its summary holds none of their times.
+    const fs::path sweep_results = run_dir / name / "results.json";
+    timing.measured_seconds = fs::exists(sweep_results) ? recorded_seconds(read_results(run_dir / name).at("points"))
+                                                        : recorded_seconds(entry.at("summary"));
+    timings.push_back(std::move(timing));
   }
   return timings;
 }
@@ -129,7 +152,7 @@ json write_lab_report(const LabConfig& config, const fs::path& run_dir, const js
   }
   lab.reference = report::mase_bert_tiny_reference();
   lab.configs.push_back({"lab config (after profile and overrides)", "json", config.resolved.dump(2)});
-  lab.stages = stage_timings(stages);
+  lab.stages = stage_timings(stages, run_dir);
   lab.machine = report::describe_machine();
   if (!lab.quantization.empty() || !lab.pruning.empty()) {
     lab.figures.push_back(report::draw_size_figure(lab, run_dir / "size"));

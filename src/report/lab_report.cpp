@@ -254,18 +254,24 @@ std::optional<Section> figures_section(const LabReport& report, const fs::path& 
 
 std::optional<Section> stages_section(const LabReport& report) {
   if (report.stages.empty()) return std::nullopt;
-  Table table{{"stage", "status", "time", "note"}, {}};
+  Table table{{"stage", "status", "time", "training and evaluation, all runs", "note"}, {}};
   double total = 0.0;
+  double measured_total = 0.0;
   for (const auto& stage : report.stages) {
     table.rows.push_back({stage.name, stage.ran ? "ran" : "skipped (already done)", duration_text(stage.seconds),
+                          stage.measured_seconds ? duration_text(*stage.measured_seconds) : "",
                           stage.note});
     total += stage.seconds;
+    measured_total += stage.measured_seconds.value_or(0.0);
   }
-  table.rows.push_back({"total", "", duration_text(total), ""});
+  table.rows.push_back({"total", "", duration_text(total), duration_text(measured_total), ""});
   Section section{"Stages", {}};
   section.blocks.push_back(std::move(table));
   section.blocks.push_back(Paragraph{
-      "Wall-clock time of each stage of this run."});
+      "Time: wall-clock time of the run that finished the stage, so a stage resumed after a kill counts only its "
+      "last run. Training and evaluation: the times recorded with the stage's results, summed over every run and "
+      "process that measured them; sweep points run side by side (--workers) add up to more than the wall-clock "
+      "time."});
   return section;
 }
 

@@ -67,9 +67,13 @@ ReferenceResults mase_bert_tiny_reference();
 
 struct StageTiming {
   std::string name;
-  double seconds = 0.0;
+  double seconds = 0.0;  // wall-clock time of the run that finished the stage
   bool ran = true;   // false: skipped, its results were already there
   std::string note;  // e.g. "resumed: 3 of 11 points run"
+  // Training and evaluation time recorded in the stage's results, summed
+  // over every run and process that measured a part of it: unlike `seconds`
+  // it does not forget the runs before a resume.
+  std::optional<double> measured_seconds;
 };
 
 struct ConfigText {

@@ -41,7 +41,8 @@ LabReport finished_run() {
   };
   report.reference = mase_bert_tiny_reference();
   report.configs = {{"quantize.toml", "toml", "[default.config]\nname = \"integer\" # <not a tag>\n"}};
-  report.stages = {{"finetune", 12.25, false, "already done"}, {"quantization sweep", 3725.0, true, ""}};
+  report.stages = {{"finetune", 12.25, false, "already done", std::nullopt},
+                   {"quantization sweep", 3725.0, true, "", 4100.0}};  // resumed: more work than its last run
   MachineDescription machine;
   machine.cpu_model = "AMD <EPYC> & co";
   machine.logical_cores = 2;
@@ -88,9 +89,9 @@ TEST(LabReport, MarkdownHasTheTablesWithTheGivenNumbers) {
   EXPECT_TRUE(contains(markdown, "| L1-norm | 0.50 | 0.5000 | 0.8400 | 0.8612 | 0.8150 | 17.0 | 401.0 | 7.53× |\n"));
   EXPECT_TRUE(contains(markdown, "| L1-norm | 0.90 | 0.9000 | 0.5000 | 0.6000 | — | — | — | — |\n"));
   // Stages, machine, configs, notes.
-  EXPECT_TRUE(contains(markdown, "| finetune | skipped (already done) | 12.2 s | already done |\n"));
-  EXPECT_TRUE(contains(markdown, "| quantization sweep | ran | 3725.0 s (1:02:05) |  |\n"));
-  EXPECT_TRUE(contains(markdown, "| total |  | 3737.2 s (1:02:17) |  |\n"));
+  EXPECT_TRUE(contains(markdown, "| finetune | skipped (already done) | 12.2 s |  | already done |\n"));
+  EXPECT_TRUE(contains(markdown, "| quantization sweep | ran | 3725.0 s (1:02:05) | 4100.0 s (1:08:20) |  |\n"));
+  EXPECT_TRUE(contains(markdown, "| total |  | 3737.2 s (1:02:17) | 4100.0 s (1:08:20) |  |\n"));
   EXPECT_TRUE(contains(markdown, "- CPU: AMD <EPYC> & co\n"));
   EXPECT_TRUE(contains(markdown, "- memory: 2.0 GiB\n"));
   EXPECT_TRUE(contains(markdown, "```toml\n[default.config]\nname = \"integer\" # <not a tag>\n```\n"));
