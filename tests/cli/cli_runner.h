@@ -7,21 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace whittle::cli_testing {
 
-// A fresh directory under the system temp dir, removed with its content.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 struct RunResult {
   std::optional<int> exit_code;      // set when the process exited

@@ -10,6 +10,7 @@
 
 #include "data/test_support.h"
 #include "util/error.h"
+#include "support/error_message.h"
 
 namespace whittle::data {
 namespace {
@@ -22,16 +23,7 @@ std::vector<std::string> ids_of(const std::vector<Review>& reviews) {
   return ids;
 }
 
-// The message of the whittle::Error that `action` throws.
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a whittle::Error";
-  return "";
-}
+using test_support::error_message;
 
 fs::path fixture_tarball(const TempDir& dir) {
   fs::path path = dir.path() / "aclImdb_v1.tar.gz";
@@ -87,14 +79,14 @@ TEST(ReadImdb, TarballWithDotSlashPrefixedNamesIsRead) {
 }
 
 TEST(ReadImdb, MissingPathIsNamed) {
-  std::string message = error_of([] { read_imdb("/nonexistent/aclImdb_v1.tar.gz", Split::train); });
+  std::string message = error_message([] { read_imdb("/nonexistent/aclImdb_v1.tar.gz", Split::train); });
   EXPECT_NE(message.find("/nonexistent/aclImdb_v1.tar.gz"), std::string::npos) << message;
   EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
 }
 
 TEST(ReadImdb, EmptyDirectoryIsReported) {
   TempDir dir;
-  std::string message = error_of([&] { read_imdb(dir.path(), Split::train); });
+  std::string message = error_message([&] { read_imdb(dir.path(), Split::train); });
   EXPECT_NE(message.find(dir.path().string()), std::string::npos) << message;
   EXPECT_NE(message.find("empty"), std::string::npos) << message;
 }
@@ -102,7 +94,7 @@ TEST(ReadImdb, EmptyDirectoryIsReported) {
 TEST(ReadImdb, DirectoryWithoutAclImdbIsReported) {
   TempDir dir;
   testing::write_text(dir.path() / "notes.txt", "nothing here");
-  std::string message = error_of([&] { read_imdb(dir.path(), Split::train); });
+  std::string message = error_message([&] { read_imdb(dir.path(), Split::train); });
   EXPECT_NE(message.find("no aclImdb folder in " + dir.path().string()), std::string::npos) << message;
 }
 
@@ -110,7 +102,7 @@ TEST(ReadImdb, TarballWithoutAclImdbIsReported) {
   TempDir dir;
   fs::path tarball = dir.path() / "other.tar.gz";
   testing::write_tar_gz(tarball, {{"other/", ""}, {"other/train/pos/1_9.txt", "Great."}});
-  std::string message = error_of([&] { read_imdb(tarball, Split::train); });
+  std::string message = error_message([&] { read_imdb(tarball, Split::train); });
   EXPECT_NE(message.find(tarball.string()), std::string::npos) << message;
   EXPECT_NE(message.find("no aclImdb/ folder"), std::string::npos) << message;
 }
@@ -122,7 +114,7 @@ TEST(ReadImdb, GarbageFileNamedTarGzIsReportedWithLibarchiveMessage) {
   std::mt19937 generator(7);
   for (char& c : noise) c = static_cast<char>(generator() & 0xff);
   testing::write_text(garbage, noise);
-  std::string message = error_of([&] { read_imdb(garbage, Split::train); });
+  std::string message = error_message([&] { read_imdb(garbage, Split::train); });
   std::string prefix = "cannot read IMDb archive " + garbage.string() + ": ";
   ASSERT_EQ(message.rfind(prefix, 0), 0u) << message;
   EXPECT_GT(message.size(), prefix.size() + 5) << "libarchive's reason is missing: " << message;
@@ -135,14 +127,14 @@ TEST(ReadImdb, TruncatedTarballIsReported) {
   std::string bytes(std::istreambuf_iterator<char>(in), {});
   fs::path truncated = dir.path() / "truncated.tar.gz";
   testing::write_text(truncated, bytes.substr(0, bytes.size() / 2));
-  std::string message = error_of([&] { read_imdb(truncated, Split::train); });
+  std::string message = error_message([&] { read_imdb(truncated, Split::train); });
   EXPECT_NE(message.find(truncated.string()), std::string::npos) << message;
 }
 
 TEST(ReadImdb, SplitWithoutReviewsIsReported) {
   TempDir dir;
   testing::write_text(dir.path() / "aclImdb" / "train" / "pos" / "1_9.txt", "Great.");
-  std::string message = error_of([&] { read_imdb(dir.path(), Split::test); });
+  std::string message = error_message([&] { read_imdb(dir.path(), Split::test); });
   EXPECT_NE(message.find("no test reviews in " + dir.path().string()), std::string::npos) << message;
   EXPECT_EQ(read_imdb(dir.path(), Split::train).size(), 1u);
 }

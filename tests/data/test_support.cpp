@@ -11,17 +11,6 @@
 namespace whittle::data::testing {
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "whittle-data-test-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
 void write_tar_gz(const fs::path& path, const std::vector<TarEntry>& entries) {
   archive* writer = archive_write_new();
   auto check = [&](int status, const char* step) {

@@ -4,21 +4,11 @@
 #include <vector>
 
 #include "text/tokenizer.h"
+#include "support/temp_dir.h"
 
 namespace whittle::data::testing {
 
-// A fresh directory under the system temp dir, removed with its content.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 struct TarEntry {
   std::string name;  // a trailing '/' makes a directory entry

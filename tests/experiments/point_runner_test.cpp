@@ -11,16 +11,12 @@
 #include <thread>
 
 #include "util/error.h"
+#include "support/temp_dir.h"
 
 namespace whittle::experiments {
 namespace {
 
-std::filesystem::path fresh_store_path(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("whittle-point-runner-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir / "results.json";
-}
+using test_support::TempDir;
 
 // Points that log a few lines and record how many ran at once and on how many threads.
 struct Recorder {
@@ -46,7 +42,8 @@ struct Recorder {
 };
 
 TEST(SweepPoints, TwoWorkersRunEveryPointOnceWithWholePrefixedLines) {
-  ResultStore store(fresh_store_path("two"), {{"sweep", "test"}});
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
   store.put("b", {{"value", -1}});  // finished earlier: not run again
   Recorder recorder;
   std::vector<SweepPoint> points;
@@ -81,7 +78,8 @@ TEST(SweepPoints, TwoWorkersRunEveryPointOnceWithWholePrefixedLines) {
 }
 
 TEST(SweepPoints, AFailingPointStopsNewPointsKeepsFinishedOnesAndRethrows) {
-  ResultStore store(fresh_store_path("fail"), {{"sweep", "test"}});
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
   Recorder recorder;
   std::vector<SweepPoint> points = {recorder.point("a", 0),
                                     {"bad", [](std::ostream&) -> nlohmann::json { throw Error("point bad failed"); }},
@@ -94,7 +92,8 @@ TEST(SweepPoints, AFailingPointStopsNewPointsKeepsFinishedOnesAndRethrows) {
 }
 
 TEST(SweepPoints, OneWorkerRunsInOrderOnTheCallersStream) {
-  ResultStore store(fresh_store_path("one"), {{"sweep", "test"}});
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
   Recorder recorder;
   std::vector<SweepPoint> points = {recorder.point("a", 0), recorder.point("b", 1)};
   std::ostringstream log;

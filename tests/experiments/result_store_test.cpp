@@ -5,19 +5,16 @@
 #include <filesystem>
 
 #include "util/error.h"
+#include "support/temp_dir.h"
 
 namespace whittle::experiments {
 namespace {
 
-std::filesystem::path fresh_store_path(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("whittle-result-store-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir / "results.json";
-}
+using test_support::TempDir;
 
 TEST(ResultStore, ReopenedStoreKeepsItsPoints) {
-  auto path = fresh_store_path("reopen");
+  TempDir dir;
+  auto path = dir / "results.json";
   {
     ResultStore store(path, {{"sweep", "test"}});
     store.put("a", {{"accuracy", 0.5}});
@@ -29,13 +26,15 @@ TEST(ResultStore, ReopenedStoreKeepsItsPoints) {
 }
 
 TEST(ResultStore, DifferentSignatureIsRefused) {
-  auto path = fresh_store_path("signature");
+  TempDir dir;
+  auto path = dir / "results.json";
   ResultStore store(path, {{"sweep", "test"}});
   EXPECT_THROW(ResultStore(path, {{"sweep", "other"}}), Error);
 }
 
 TEST(ResultStore, TwoWritersSharingAFileKeepEachOthersPoints) {
-  auto path = fresh_store_path("shared");
+  TempDir dir;
+  auto path = dir / "results.json";
   ResultStore first(path, {{"sweep", "test"}});
   ResultStore second(path, {{"sweep", "test"}});  // opened before `first` wrote anything
   first.put("random/s0.10", {{"accuracy", 0.8}});
@@ -50,7 +49,8 @@ TEST(ResultStore, TwoWritersSharingAFileKeepEachOthersPoints) {
 }
 
 TEST(ResultStore, RefreshSeesWhatAnotherWriterAdded) {
-  auto path = fresh_store_path("refresh");
+  TempDir dir;
+  auto path = dir / "results.json";
   ResultStore first(path, {{"sweep", "test"}});
   ResultStore second(path, {{"sweep", "test"}});
   second.put("l1-norm/s0.90", {{"accuracy", 0.6}});
@@ -60,7 +60,8 @@ TEST(ResultStore, RefreshSeesWhatAnotherWriterAdded) {
 }
 
 TEST(ResultStore, RewritingAKeyReplacesItsValue) {
-  auto path = fresh_store_path("rewrite");
+  TempDir dir;
+  auto path = dir / "results.json";
   ResultStore store(path, {{"sweep", "test"}});
   store.put("a", {{"accuracy", 0.5}});
   store.put("a", {{"accuracy", 0.6}});

@@ -8,6 +8,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "support/error_message.h"
 
 namespace whittle::model {
 namespace {
@@ -24,16 +25,7 @@ json minimal_config() {
           {"intermediate_size", 32}};
 }
 
-template <typename Action>
-std::string error_message(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a whittle::Error";
-  return "";
-}
+using test_support::error_message;
 
 void expect_rejected(const json& config, const std::string& problem) {
   std::string message = error_message([&] { parse_bert_config(config, "config.json"); });

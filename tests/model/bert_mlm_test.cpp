@@ -12,6 +12,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "support/tiny_bert.h"
+#include "support/temp_dir.h"
 
 namespace whittle::model {
 namespace {
@@ -23,19 +24,7 @@ BertConfig tiny_config() {
   return config;
 }
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device device;
-    path_ = fs::temp_directory_path() / ("whittle-mlm-test-" + std::to_string(device()));
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 // Labels predicting tokens 40..42 at three positions; every other label is ignored.
 torch::Tensor sparse_labels(int64_t batch, int64_t length) {
@@ -202,7 +191,7 @@ TEST(BertForMaskedLM, NothingToPredictGivesAZeroLoss) {
 }
 
 TEST(BertForMaskedLM, SavesTheHuggingFaceLayoutWithoutTiedDuplicates) {
-  ScratchDir dir;
+  TempDir dir;
   auto model = new_masked_lm(tiny_config(), 4);
   save_masked_lm(dir.path(), model, {{"pretrain", {{"steps", 3}}}}, fs::path(WHITTLE_TEST_FIXTURES) / "tokenizer");
   auto config = nlohmann::json::parse(read_file(dir.path() / "config.json"));
@@ -227,7 +216,7 @@ TEST(BertForMaskedLM, SavesTheHuggingFaceLayoutWithoutTiedDuplicates) {
 }
 
 TEST(BertForMaskedLM, LoadsCheckpointsThatKeepTheTiedDecoderTensors) {
-  ScratchDir dir;
+  TempDir dir;
   auto model = new_masked_lm(tiny_config(), 5);
   TensorMap tensors = masked_lm_tensors(model);
   // Older transformers versions (torch.save) wrote both names of each tied pair.
@@ -240,7 +229,7 @@ TEST(BertForMaskedLM, LoadsCheckpointsThatKeepTheTiedDecoderTensors) {
 }
 
 TEST(BertForMaskedLM, PretrainedCheckpointLoadsAsAClassifierWithOnlyPoolerAndClassifierNew) {
-  ScratchDir dir;
+  TempDir dir;
   auto model = new_masked_lm(tiny_config(), 6);
   save_masked_lm(dir.path(), model, nlohmann::json::object(), fs::path(WHITTLE_TEST_FIXTURES) / "tokenizer");
   LoadedClassifier classifier = load_classifier(dir.path(), 9);
@@ -256,7 +245,7 @@ TEST(BertForMaskedLM, PretrainedCheckpointLoadsAsAClassifierWithOnlyPoolerAndCla
 }
 
 TEST(BertForMaskedLM, ACheckpointWithoutAnMlmHeadIsRejectedClearly) {
-  ScratchDir dir;
+  TempDir dir;
   auto classifier = new_classifier(tiny_config(), 0);
   save_checkpoint(dir.path(), classifier_checkpoint(classifier, nlohmann::json::object()), {});
   try {

@@ -9,6 +9,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "support/error_message.h"
 
 namespace whittle::model {
 namespace {
@@ -72,16 +73,7 @@ const std::set<std::string> kParameterNames = {
     "classifier.weight",                      "classifier.bias"};
 const std::string kBufferName = "bert.embeddings.position_ids";
 
-template <typename Action>
-std::string error_message(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a whittle::Error";
-  return "";
-}
+using test_support::error_message;
 
 std::set<std::string> names_of(const TensorMap& tensors) {
   std::set<std::string> names;

@@ -9,6 +9,8 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "support/error_message.h"
+#include "support/temp_dir.h"
 
 namespace whittle::model {
 namespace {
@@ -30,16 +32,7 @@ std::string safetensors_file(const std::string& header, const std::string& data)
   return little_endian_u64(header.size()) + header + data;
 }
 
-template <typename Action>
-std::string error_message(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a whittle::Error";
-  return "";
-}
+using test_support::error_message;
 
 // Parses `bytes` and expects an Error naming the origin and the problem.
 void expect_rejected(const std::string& bytes, const std::string& problem) {
@@ -48,18 +41,7 @@ void expect_rejected(const std::string& bytes, const std::string& problem) {
   EXPECT_NE(message.find(problem), std::string::npos) << "message: " << message << "\nexpected: " << problem;
 }
 
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    path_ = fs::temp_directory_path() / ("whittle-safetensors-test-" + std::to_string(std::random_device()()));
-    fs::create_directories(path_);
-  }
-  ~TemporaryDirectory() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 TEST(SafetensorsTest, ParsesHandWrittenBytesToKnownValues) {
   const std::string header =
@@ -201,7 +183,7 @@ TEST(SafetensorsTest, OmitsEmptyMetadataAndKeepsCustomMetadata) {
 }
 
 TEST(SafetensorsTest, WriteAndReadFile) {
-  TemporaryDirectory directory;
+  TempDir directory;
   const fs::path path = directory.path() / "nested" / "model.safetensors";
   TensorMap tensors = {{"w", torch::randn({8, 8})}, {"b", torch::zeros({8})}};
 
@@ -223,7 +205,7 @@ TEST(SafetensorsTest, ReadingMissingFileNamesIt) {
 }
 
 TEST(SafetensorsTest, CorruptFileErrorNamesThePath) {
-  TemporaryDirectory directory;
+  TempDir directory;
   const fs::path path = directory.path() / "broken.safetensors";
   write_file_atomically(path, "abc");
   std::string message = error_message([&] { read_safetensors(path); });

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "report/plot.h"
-#include "report/temp_dir.h"
+#include "support/temp_dir.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -61,7 +61,7 @@ void draw_quantization_figure(const fs::path& base) {
 }
 
 TEST(LabReport, MarkdownHasTheTablesWithTheGivenNumbers) {
-  testing::TempDir run;
+  test_support::TempDir run;
   LabReportFiles files = write_lab_report(finished_run(), run.path());
   EXPECT_EQ(files.markdown, run.path() / "report.md");
   std::string markdown = read_file(files.markdown);
@@ -99,7 +99,7 @@ TEST(LabReport, MarkdownHasTheTablesWithTheGivenNumbers) {
 }
 
 TEST(LabReport, TablesLeaveOutTheReferenceAndSizeColumnsWhenThereAreNone) {
-  testing::TempDir run;
+  test_support::TempDir run;
   LabReport report = finished_run();
   report.reference.reset();
   report.baseline_size.reset();
@@ -118,7 +118,7 @@ TEST(LabReport, TablesLeaveOutTheReferenceAndSizeColumnsWhenThereAreNone) {
 }
 
 TEST(LabReport, HtmlIsSelfContainedWithTheFiguresInlineAndTextEscaped) {
-  testing::TempDir run;
+  test_support::TempDir run;
   draw_quantization_figure(run.path() / "quant" / "quantization");
   LabReport report = finished_run();
   report.figures.push_back({"Quantization <PTQ>", "quant/quantization"});
@@ -149,7 +149,7 @@ TEST(LabReport, HtmlIsSelfContainedWithTheFiguresInlineAndTextEscaped) {
 }
 
 TEST(LabReport, AMissingFigureFileIsAnErrorNamingItAndNothingIsWritten) {
-  testing::TempDir run;
+  test_support::TempDir run;
   LabReport report = finished_run();
   report.figures.push_back({"gone", "figures/gone"});
   try {
@@ -171,7 +171,7 @@ TEST(LabReport, AMissingFigureFileIsAnErrorNamingItAndNothingIsWritten) {
 }
 
 TEST(SizeFigure, DrawsOneLabelledSeriesPerFamilyAgainstKibOfTheLinears) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   Figure figure = draw_size_figure(finished_run(), dir.path() / "size");
   EXPECT_EQ(figure.base, dir.path() / "size");
   for (const char* extension : {".png", ".svg"}) {
@@ -193,7 +193,7 @@ TEST(SizeFigure, DrawsOneLabelledSeriesPerFamilyAgainstKibOfTheLinears) {
 }
 
 TEST(SizeFigure, WithoutAnySizeThereIsNothingToDraw) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   LabReport report = finished_run();
   report.baseline_size.reset();
   for (auto& row : report.quantization) row.size.reset();

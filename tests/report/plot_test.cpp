@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "report/temp_dir.h"
+#include "support/temp_dir.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -23,7 +23,7 @@ std::string error_of(const LinePlot& plot, const fs::path& base) {
 }
 
 TEST(Plot, DrawsLabelledPointsOnALogarithmicXAxis) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   LinePlot plot{"sizes", "KiB", "accuracy", {}, {}, {}};
   plot.log_x = true;
   plot.series.push_back({"QAT", {{16.0, 0.80}, {32.0, 0.87}}, {"w4", "w8"}});
@@ -44,7 +44,7 @@ TEST(Plot, DrawsLabelledPointsOnALogarithmicXAxis) {
 }
 
 TEST(Plot, PlotsWithoutTheNewOptionsDrawAsBefore) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   LinePlot plot{"plain", "x", "y", {{"s", {{1.0, 2.0}, {2.0, 3.0}}}}, {{"base", 2.5}}, {1.0, 2.0}};
   draw(plot, dir.path() / "plain");
   std::string script = read_file(dir.path() / "plain.gp");
@@ -54,7 +54,7 @@ TEST(Plot, PlotsWithoutTheNewOptionsDrawAsBefore) {
 }
 
 TEST(Plot, LabelsForSomePointsOnlyOrNonPositiveXOnALogAxisAreErrors) {
-  testing::TempDir dir;
+  test_support::TempDir dir;
   LinePlot labels{"t", "x", "y", {{"QAT", {{1.0, 2.0}, {2.0, 3.0}}, {"only one"}}}, {}, {}};
   EXPECT_TRUE(contains(error_of(labels, dir.path() / "a"), "series \"QAT\" has 1 labels for 2 points"));
   LinePlot log{"t", "x", "y", {{"PTQ", {{0.0, 2.0}}}}, {}, {}};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "support/temp_dir.h"
 
 namespace whittle::text {
 namespace {
@@ -38,24 +39,11 @@ std::string repeated(std::string_view unit, int count) {
   return out;
 }
 
-// A directory under the system temp dir, removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("whittle_tokenizer_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  void write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-  }
+using test_support::TempDir;
 
- private:
-  fs::path path_;
-};
+void write_into(const TempDir& dir, const std::string& name, const std::string& content) {
+  std::ofstream(dir / name, std::ios::binary) << content;
+}
 
 std::string vocab_file(const std::vector<std::string>& tokens) {
   std::string content;
@@ -227,7 +215,7 @@ TEST(TokenizerLoad, DirectoryWithoutVocabIsAnError) {
 
 TEST(TokenizerLoad, VocabWithoutSpecialTokensIsAnError) {
   TempDir dir;
-  dir.write("vocab.txt", vocab_file({"[PAD]", "[UNK]", "hello", "world"}));
+  write_into(dir, "vocab.txt", vocab_file({"[PAD]", "[UNK]", "hello", "world"}));
   const std::string message = error_message([&] { Tokenizer::load(dir.path()); });
   EXPECT_NE(message.find("[CLS], [SEP], [MASK]"), std::string::npos) << message;
   EXPECT_THROW(Tokenizer::from_vocab({"a", "b"}), Error);
@@ -235,28 +223,28 @@ TEST(TokenizerLoad, VocabWithoutSpecialTokensIsAnError) {
 
 TEST(TokenizerLoad, MalformedConfigIsAnError) {
   TempDir dir;
-  dir.write("vocab.txt", vocab_file(with_specials({"hello"})));
-  dir.write("tokenizer_config.json", "{\"do_lower_case\": ");
+  write_into(dir, "vocab.txt", vocab_file(with_specials({"hello"})));
+  write_into(dir, "tokenizer_config.json", "{\"do_lower_case\": ");
   const std::string message = error_message([&] { Tokenizer::load(dir.path()); });
   EXPECT_NE(message.find("tokenizer_config.json"), std::string::npos) << message;
 
-  dir.write("tokenizer_config.json", "{\"do_lower_case\": \"yes\"}");
+  write_into(dir, "tokenizer_config.json", "{\"do_lower_case\": \"yes\"}");
   EXPECT_NE(error_message([&] { Tokenizer::load(dir.path()); }).find("do_lower_case"), std::string::npos);
 }
 
 TEST(TokenizerLoad, HonoursDoLowerCase) {
   TempDir dir;
-  dir.write("vocab.txt", vocab_file(with_specials({"Hello", "hello"})));
+  write_into(dir, "vocab.txt", vocab_file(with_specials({"Hello", "hello"})));
   EXPECT_EQ(pieces(Tokenizer::load(dir.path()), "Hello"), (std::vector<std::string>{"hello"}));
-  dir.write("tokenizer_config.json", R"({"do_lower_case": false})");
+  write_into(dir, "tokenizer_config.json", R"({"do_lower_case": false})");
   EXPECT_EQ(pieces(Tokenizer::load(dir.path()), "Hello"), (std::vector<std::string>{"Hello"}));
 }
 
 TEST(TokenizerLoad, TokenizerJsonNormalizerWinsOverConfig) {
   TempDir dir;
-  dir.write("vocab.txt", vocab_file(with_specials({"Hello", "hello", "Ünd", "und", "ünd"})));
-  dir.write("tokenizer_config.json", R"({"do_lower_case": false})");
-  dir.write("tokenizer.json",
+  write_into(dir, "vocab.txt", vocab_file(with_specials({"Hello", "hello", "Ünd", "und", "ünd"})));
+  write_into(dir, "tokenizer_config.json", R"({"do_lower_case": false})");
+  write_into(dir, "tokenizer.json",
             R"({"model": {"type": "WordPiece", "vocab": {}},
                 "normalizer": {"type": "BertNormalizer", "lowercase": true, "strip_accents": false}})");
   const Tokenizer tokenizer = Tokenizer::load(dir.path());
@@ -265,7 +253,7 @@ TEST(TokenizerLoad, TokenizerJsonNormalizerWinsOverConfig) {
 
 TEST(TokenizerLoad, ReadsVocabFromTokenizerJsonWhenVocabTxtIsAbsent) {
   TempDir dir;
-  dir.write("tokenizer.json",
+  write_into(dir, "tokenizer.json",
             R"({"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3,
                 "[MASK]": 4, "hi": 5}}})");
   const Tokenizer tokenizer = Tokenizer::load(dir.path());
@@ -274,7 +262,7 @@ TEST(TokenizerLoad, ReadsVocabFromTokenizerJsonWhenVocabTxtIsAbsent) {
 
 TEST(TokenizerLoad, VocabToleratesCrLfAndMissingFinalNewline) {
   TempDir dir;
-  dir.write("vocab.txt", "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n[MASK]\r\nhello");
+  write_into(dir, "vocab.txt", "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n[MASK]\r\nhello");
   const Tokenizer tokenizer = Tokenizer::load(dir.path());
   EXPECT_EQ(tokenizer.vocab_size(), 6);
   EXPECT_EQ(tokenizer.encode("hello"), (std::vector<int32_t>{2, 5, 3}));

@@ -10,6 +10,7 @@
 #include "train/pretrain.h"
 #include "util/error.h"
 #include "support/tiny_bert.h"
+#include "support/temp_dir.h"
 
 namespace whittle::train {
 namespace {
@@ -26,19 +27,7 @@ MaskingTokens tokens_for(int64_t vocab_size) {
   return tokens;
 }
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device device;
-    path_ = fs::temp_directory_path() / ("whittle-pretrain-test-" + std::to_string(device()));
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 // [CLS] words... [SEP] words... [SEP], with a sprinkling of [UNK], words from [10, vocab).
 Sequences random_sequences(int count, int length, int64_t vocab, uint64_t seed) {
@@ -176,7 +165,7 @@ PretrainOptions quick_options(int64_t steps) {
 }
 
 TEST(Pretrain, ShortRunLowersTheHeldOutMlmLoss) {
-  ScratchDir dir;
+  TempDir dir;
   auto model = model::new_masked_lm(tiny_config(), 0);
   Sequences training = counting_sequences(256, 1);
   Sequences held_out = counting_sequences(64, 2);
@@ -196,7 +185,7 @@ TEST(Pretrain, ShortRunLowersTheHeldOutMlmLoss) {
 }
 
 TEST(Pretrain, ResumesWhereTheInterruptedRunStoppedAndEndsLikeAnUninterruptedOne) {
-  ScratchDir dir;
+  TempDir dir;
   Sequences training = counting_sequences(100, 3);
   std::ostringstream log;
   const nlohmann::json settings = {{"corpus", "counting"}};
@@ -231,7 +220,7 @@ TEST(Pretrain, ResumesWhereTheInterruptedRunStoppedAndEndsLikeAnUninterruptedOne
 }
 
 TEST(Pretrain, RefusesToResumeWithOtherSettings) {
-  ScratchDir dir;
+  TempDir dir;
   Sequences training = counting_sequences(64, 4);
   std::ostringstream log;
   auto model = model::new_masked_lm(tiny_config(), 0);
