@@ -2,20 +2,9 @@
 
 #include <cstring>
 
+#include "util/hash.h"
+
 namespace whittle::data {
-namespace {
-
-// splitmix64's finalizer: spreads every input bit over the whole result.
-uint64_t finalize(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
-}  // namespace
 
 void Digest64::absorb(uint64_t word) {
   state_ = (state_ ^ word) * 0x9e3779b97f4a7c15ULL;
@@ -46,6 +35,6 @@ void Digest64::add_raw(std::string_view bytes) {
   }
 }
 
-uint64_t Digest64::value() const { return finalize(state_ ^ words_); }
+uint64_t Digest64::value() const { return splitmix64_mix(state_ ^ words_); }
 
 }  // namespace whittle::data
