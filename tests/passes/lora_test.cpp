@@ -18,25 +18,17 @@
 #include "passes/recorded_passes.h"
 #include "support/synthetic_task.h"
 #include "util/error.h"
+#include "support/error_message.h"
 
 namespace whittle::passes {
 namespace {
 
 using nlohmann::json;
 
-// The message of the whittle::Error `run` throws ("" when it does not).
-template <typename Run>
-std::string error_of(Run&& run) {
-  try {
-    run();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
+using test_support::error_message;
 
 std::string parse_error(const json& document) {
-  return error_of([&] { parse_lora_config(document, "test.toml"); });
+  return error_message([&] { parse_lora_config(document, "test.toml"); });
 }
 
 bool mentions(const std::string& message, const std::string& part) {
@@ -164,9 +156,9 @@ TEST(LoraConfig, FlagsKeepDefaultsAndNameTheFlagInErrors) {
   EXPECT_EQ(config.rank, 8);
   EXPECT_DOUBLE_EQ(config.alpha, 1.0);
   EXPECT_DOUBLE_EQ(config.dropout, 0.0);
-  EXPECT_TRUE(mentions(error_of([] { lora_config_from_flags(0, std::nullopt, std::nullopt); }), "--rank"));
-  EXPECT_TRUE(mentions(error_of([] { lora_config_from_flags(std::nullopt, -1.0, std::nullopt); }), "--alpha"));
-  EXPECT_TRUE(mentions(error_of([] { lora_config_from_flags(std::nullopt, std::nullopt, 1.0); }), "--dropout"));
+  EXPECT_TRUE(mentions(error_message([] { lora_config_from_flags(0, std::nullopt, std::nullopt); }), "--rank"));
+  EXPECT_TRUE(mentions(error_message([] { lora_config_from_flags(std::nullopt, -1.0, std::nullopt); }), "--alpha"));
+  EXPECT_TRUE(mentions(error_message([] { lora_config_from_flags(std::nullopt, std::nullopt, 1.0); }), "--dropout"));
 }
 
 // ---- the transform -------------------------------------------------------------
@@ -298,18 +290,18 @@ TEST(LoraPass, RefusesWhatItCannotFuseAndLeavesTheModelAsItWas) {
   auto model = tiny_model();
   LoraConfig typo;
   typo.target_modules = {"qeury"};
-  EXPECT_TRUE(mentions(error_of([&] { lora_pass(model, typo, 0); }), "\"qeury\" selects no Linear layer"));
+  EXPECT_TRUE(mentions(error_message([&] { lora_pass(model, typo, 0); }), "\"qeury\" selects no Linear layer"));
   EXPECT_TRUE(layers_with_lora(*model).empty());
 
   quantize_pass(model, uniform_quantize_config(8, 4));
-  std::string quantized = error_of([&] { lora_pass(model, LoraConfig{}, 0); });
+  std::string quantized = error_message([&] { lora_pass(model, LoraConfig{}, 0); });
   EXPECT_TRUE(mentions(quantized, "carries a quantize transform")) << quantized;
   EXPECT_TRUE(layers_with_lora(*model).empty());
   for (const auto& parameter : model->parameters()) EXPECT_TRUE(parameter.requires_grad());
 
   auto twice = tiny_model();
   lora_pass(twice, LoraConfig{}, 0);
-  EXPECT_TRUE(mentions(error_of([&] { lora_pass(twice, LoraConfig{}, 1); }), "already has LoRA adapters"));
+  EXPECT_TRUE(mentions(error_message([&] { lora_pass(twice, LoraConfig{}, 1); }), "already has LoRA adapters"));
 }
 
 TEST(LoraPass, FusingReproducesTheAdaptedLogits) {
@@ -339,7 +331,7 @@ TEST(LoraPass, FusingReproducesTheAdaptedLogits) {
 TEST(LoraPass, SavingUnfusedAdaptersIsRefusedUntilFused) {
   auto model = tiny_model();
   lora_pass(model, LoraConfig{}, 0);
-  std::string message = error_of([&] { record_passes(model); });
+  std::string message = error_message([&] { record_passes(model); });
   EXPECT_TRUE(mentions(message, "unfused LoRA adapters")) << message;
   EXPECT_TRUE(mentions(message, "fuse")) << message;
   fuse_lora(model);

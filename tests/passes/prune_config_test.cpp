@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "util/error.h"
+#include "support/error_message.h"
 
 namespace whittle::passes {
 namespace {
@@ -16,19 +17,10 @@ std::filesystem::path fixture(const std::string& name) {
   return std::filesystem::path(WHITTLE_TEST_FIXTURES) / "prune" / name;
 }
 
-// The message of the whittle::Error `parse` throws ("" when it does not).
-template <typename Parse>
-std::string error_of(Parse&& parse) {
-  try {
-    parse();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
+using test_support::error_message;
 
 std::string parse_error(const json& document) {
-  return error_of([&] { parse_prune_config(document, "test.toml"); });
+  return error_message([&] { parse_prune_config(document, "test.toml"); });
 }
 
 TEST(PruneConfig, ReadsMaseLabConfig) {
@@ -84,7 +76,7 @@ TEST(PruneConfig, RoundTripsThroughJson) {
 }
 
 TEST(PruneConfig, UnknownKeysNameTheKeyAndFile) {
-  std::string message = error_of([] { load_prune_config(fixture("unknown_key.toml")); });
+  std::string message = error_message([] { load_prune_config(fixture("unknown_key.toml")); });
   EXPECT_NE(message.find("unknown_key.toml"), std::string::npos) << message;
   EXPECT_NE(message.find("weight.sparcity_target is not a known key"), std::string::npos) << message;
   EXPECT_NE(parse_error({{"weights", json::object()}}).find("test.toml: weights is not a known key"),
@@ -115,19 +107,19 @@ TEST(PruneConfig, BadValuesNameTheKey) {
 }
 
 TEST(PruneConfig, FileErrorsNameTheFile) {
-  EXPECT_NE(error_of([] { load_prune_config(fixture("absent.toml")); }).find("prune config not found"),
+  EXPECT_NE(error_message([] { load_prune_config(fixture("absent.toml")); }).find("prune config not found"),
             std::string::npos);
   auto directory = std::filesystem::temp_directory_path() / "whittle_prune_config_test";
   std::filesystem::create_directories(directory);
   std::ofstream(directory / "config.yaml") << "weight: {}\n";
-  EXPECT_NE(error_of([&] { load_prune_config(directory / "config.yaml"); }).find("must be a .toml or .json file"),
+  EXPECT_NE(error_message([&] { load_prune_config(directory / "config.yaml"); }).find("must be a .toml or .json file"),
             std::string::npos);
   std::ofstream(directory / "broken.toml") << "[weight\nsparsity = 0.5\n";
-  EXPECT_NE(error_of([&] { load_prune_config(directory / "broken.toml"); }).find("broken.toml:1:"), std::string::npos);
+  EXPECT_NE(error_message([&] { load_prune_config(directory / "broken.toml"); }).find("broken.toml:1:"), std::string::npos);
   std::ofstream(directory / "infinite.toml") << "[weight]\nsparsity = inf\n";
-  EXPECT_NE(error_of([&] { load_prune_config(directory / "infinite.toml"); }).find("infinite.toml"), std::string::npos);
+  EXPECT_NE(error_message([&] { load_prune_config(directory / "infinite.toml"); }).find("infinite.toml"), std::string::npos);
   std::ofstream(directory / "broken.json") << "{\"weight\": ";
-  EXPECT_NE(error_of([&] { load_prune_config(directory / "broken.json"); }).find("invalid JSON"), std::string::npos);
+  EXPECT_NE(error_message([&] { load_prune_config(directory / "broken.json"); }).find("invalid JSON"), std::string::npos);
   std::filesystem::remove_all(directory);
 }
 
@@ -139,15 +131,15 @@ TEST(PruneConfig, UniformConfigPrunesWeightsAndOptionallyActivations) {
   PruneConfig weights = uniform_prune_config(0.2, PruneMethod::random, PruneScope::global, false);
   EXPECT_FALSE(weights.activation);
   EXPECT_EQ(weights.weight->scope, PruneScope::global);
-  EXPECT_NE(error_of([] { uniform_prune_config(1.0, PruneMethod::random); }).find("--sparsity 1"), std::string::npos);
+  EXPECT_NE(error_message([] { uniform_prune_config(1.0, PruneMethod::random); }).find("--sparsity 1"), std::string::npos);
 }
 
 TEST(PruneConfig, ParsesMethodAndScopeFlags) {
   EXPECT_EQ(parse_prune_method("l1-norm", "--method"), PruneMethod::l1_norm);
   EXPECT_EQ(parse_prune_method("random", "--method"), PruneMethod::random);
   EXPECT_EQ(parse_prune_scope("global", "--scope"), PruneScope::global);
-  EXPECT_NE(error_of([] { parse_prune_method("l1", "--method"); }).find("--method must be"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_prune_scope("all", "--scope"); }).find("--scope must be"), std::string::npos);
+  EXPECT_NE(error_message([] { parse_prune_method("l1", "--method"); }).find("--method must be"), std::string::npos);
+  EXPECT_NE(error_message([] { parse_prune_scope("all", "--scope"); }).find("--scope must be"), std::string::npos);
 }
 
 }  // namespace

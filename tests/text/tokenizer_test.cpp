@@ -10,6 +10,7 @@
 
 #include "util/error.h"
 #include "support/temp_dir.h"
+#include "support/error_message.h"
 
 namespace whittle::text {
 namespace {
@@ -51,15 +52,7 @@ std::string vocab_file(const std::vector<std::string>& tokens) {
   return content;
 }
 
-template <typename Callable>
-std::string error_message(Callable&& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no whittle::Error thrown)";
-}
+using test_support::error_message;
 
 // --- WordPiece and normalisation on a small vocabulary ---
 
