@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include "support/synthetic_task.h"
+#include "support/task_training.h"
+#include "support/temp_dir.h"
 
 #include <filesystem>
-#include <random>
-#include <sstream>
 
 #include "experiments/compressed_model.h"
 #include "model/checkpoint.h"
@@ -15,8 +15,6 @@
 #include "passes/prune/prune_pass.h"
 #include "passes/prune/prune_transform.h"
 #include "passes/quantize/quantize_pass.h"
-#include "train/evaluate.h"
-#include "train/trainer.h"
 
 namespace whittle::passes {
 namespace {
@@ -35,23 +33,7 @@ TEST(PruneTraining, FineTuningRecoversTheTaskAndKeepsTheMasks) {
   PruneReport report = prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   ASSERT_DOUBLE_EQ(report.overall_sparsity(), 0.5);
   auto masks_before = weight_masks(model);
-  auto train_set = test_support::contains_seven_task(512, 1);
-  auto test_set = test_support::contains_seven_task(256, 2);
-  std::ostringstream log;
-  double before = train::evaluate(model, test_set, {}, log).loss;
-
-  train::TrainOptions options;
-  options.epochs = 6;
-  options.batch_size = 16;
-  options.learning_rate = 3e-3;
-  options.weight_decay = 0.01;
-  options.warmup_ratio = 0.1;
-  auto epochs = train::train_classifier(model, train_set, options, nullptr, log);
-  ASSERT_EQ(epochs.size(), 6u);
-  EXPECT_LT(epochs.back().mean_loss, 0.5 * epochs.front().mean_loss);
-  auto after = train::evaluate(model, test_set, {}, log);
-  EXPECT_LT(after.loss, before);
-  EXPECT_GT(after.accuracy, 0.85);
+  test_support::expect_learned(test_support::train_on_contains_seven(model), 0.85);
 
   // The masks did not move, and every masked weight is still exactly zero.
   auto masks_after = weight_masks(model);
@@ -71,14 +53,6 @@ torch::Tensor logits_of(model::BertForSequenceClassification& model, const Batch
 
 class PrunedCheckpoint : public ::testing::Test {
  protected:
-  void SetUp() override {
-    directory_ =
-        std::filesystem::temp_directory_path() / ("whittle_prune_checkpoint_" + std::to_string(::getpid()) + "_" +
-                                                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(directory_);
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
   // Trains a step so that raw weights, masks and thresholds all differ from
   // a fresh model's, saves, reloads and compares.
   void expect_round_trip(model::BertForSequenceClassification& model, const Batch& batch) {
@@ -111,7 +85,8 @@ class PrunedCheckpoint : public ::testing::Test {
     EXPECT_TRUE(torch::equal(logits_of(loaded.model, batch), logits));
   }
 
-  std::filesystem::path directory_;
+  test_support::TempDir temp_;
+  std::filesystem::path directory_ = temp_ / "model";
 };
 
 Batch example_batch() {

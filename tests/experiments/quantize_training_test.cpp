@@ -3,15 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "support/synthetic_task.h"
-
-#include <random>
-#include <sstream>
+#include "support/task_training.h"
 
 #include "model/classifier_io.h"
 #include "passes/quantize/quantize_pass.h"
 #include "passes/quantize/quantize_transform.h"
-#include "train/evaluate.h"
-#include "train/trainer.h"
 
 namespace whittle::passes {
 namespace {
@@ -21,23 +17,7 @@ TEST(QuantizationAwareTraining, LearnsATaskWithEightBitLinears) {
   // Mase's lab setting: 8 bits, 4 of them fractional, for inputs, weights and biases.
   QuantizeReport report = quantize_pass(model, uniform_quantize_config(8, 4));
   ASSERT_EQ(report.quantized_count(), 14);
-  auto train_set = test_support::contains_seven_task(512, 1);
-  auto test_set = test_support::contains_seven_task(256, 2);
-  std::ostringstream log;
-  double before = train::evaluate(model, test_set, {}, log).loss;
-
-  train::TrainOptions options;
-  options.epochs = 6;
-  options.batch_size = 16;
-  options.learning_rate = 3e-3;
-  options.warmup_ratio = 0.1;
-  auto epochs = train::train_classifier(model, train_set, options, nullptr, log);
-  ASSERT_EQ(epochs.size(), 6u);
-  EXPECT_LT(epochs.back().mean_loss, 0.5 * epochs.front().mean_loss);
-
-  auto after = train::evaluate(model, test_set, {}, log);
-  EXPECT_LT(after.loss, before);
-  EXPECT_GT(after.accuracy, 0.9);
+  test_support::expect_learned(test_support::train_on_contains_seven(model), 0.9);
 
   // Training moved the float weights; the layers still compute with their
   // quantized values, which lie on the 8-bit grid of steps of 1/16.

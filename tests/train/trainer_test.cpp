@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "support/synthetic_task.h"
+#include "support/task_training.h"
 
 #include <random>
 #include <sstream>
@@ -16,23 +17,9 @@ namespace {
 
 TEST(Trainer, LearnsASyntheticTaskAndTheLossFalls) {
   auto model = model::new_classifier(test_support::tiny_task_config(), 0);
-  auto train_set = test_support::contains_seven_task(512, 1);
-  auto test_set = test_support::contains_seven_task(256, 2);
-  std::ostringstream log;
-  double before = evaluate(model, test_set, {}, log).loss;
-  TrainOptions options;
-  options.epochs = 6;
-  options.batch_size = 16;
-  options.learning_rate = 3e-3;
-  options.warmup_ratio = 0.1;
-  options.weight_decay = 0.01;
-  auto reports = train_classifier(model, train_set, options, nullptr, log);
-  ASSERT_EQ(reports.size(), 6u);
-  EXPECT_LT(reports.back().mean_loss, 0.5 * reports.front().mean_loss);
-  auto after = evaluate(model, test_set, {}, log);
-  EXPECT_LT(after.loss, before);
-  EXPECT_GT(after.accuracy, 0.9);
-  EXPECT_EQ(after.logits.size(0), 256);
+  test_support::TaskTraining outcome = test_support::train_on_contains_seven(model);
+  test_support::expect_learned(outcome, 0.9);
+  EXPECT_EQ(outcome.after.logits.size(0), 256);
 }
 
 TEST(Trainer, CallsBackAfterEachEpoch) {
