@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "util/atomic_file.h"
+#include "util/config_table.h"
 #include "util/error.h"
 
 namespace whittle::passes {
@@ -32,7 +33,6 @@ json toml_to_json(const toml::node& node) {
   node.visit([&](const auto& leaf) { text << leaf; });
   return text.str();
 }
-
 
 json read_json(const std::filesystem::path& path) {
   try {
@@ -61,6 +61,22 @@ json read_config_file(const std::filesystem::path& path, const std::string& what
   if (extension == ".toml") return parse_toml(read_file(path), path.string());
   if (extension == ".json") return read_json(path);
   throw Error(what + " must be a .toml or .json file: " + path.string());
+}
+
+const json& expect_table(const json& value, const ConfigLocation& at, const std::string& path) {
+  if (!value.is_object()) throw at.error(path, "must be a table, got " + describe_config_value(value));
+  return value;
+}
+
+const json& pass_section(const json& document, const std::string& pass, ConfigLocation& at) {
+  expect_table(document, at, "(top level)");
+  if (!document.contains("passes")) return document;
+  const json& passes = expect_table(document.at("passes"), at, "passes");
+  const std::string section = "passes." + pass;
+  if (!passes.contains(pass)) throw at.error(section, "is missing");
+  const json& settings = expect_table(passes.at(pass), at, section);
+  at.key_prefix = section + ".";
+  return settings;
 }
 
 }  // namespace whittle::passes

@@ -19,22 +19,7 @@ using nlohmann::json;
 
 constexpr const char* kElementwise = "elementwise";
 
-// Where a value sits, for messages: "configs/prune/x.toml: weight.sparsity".
-struct Location {
-  const std::string& origin;
-  std::string key_prefix;  // "passes.prune." for a whole Mase ch config
-
-  Error error(const std::string& path, const std::string& problem) const {
-    return Error(origin + ": " + key_prefix + path + " " + problem);
-  }
-};
-
-const json& expect_object(const json& value, const Location& at, const std::string& path) {
-  if (!value.is_object()) throw at.error(path, "must be a table, got " + describe_config_value(value));
-  return value;
-}
-
-double read_sparsity(const json& value, const Location& at, const std::string& path) {
+double read_sparsity(const json& value, const ConfigLocation& at, const std::string& path) {
   if (value.is_object()) {
     throw at.error(path,
                    "is a table: per-layer sparsities are not supported (Mase's prune pass cannot apply them "
@@ -50,13 +35,13 @@ double read_sparsity(const json& value, const Location& at, const std::string& p
   return sparsity;
 }
 
-const std::string& read_string(const json& value, const Location& at, const std::string& path) {
+const std::string& read_string(const json& value, const ConfigLocation& at, const std::string& path) {
   if (!value.is_string()) throw at.error(path, "must be a string, got " + describe_config_value(value));
   return value.get_ref<const std::string&>();
 }
 
-PruneSettings read_settings(const json& section, const Location& at, const std::string& name) {
-  expect_object(section, at, name);
+PruneSettings read_settings(const json& section, const ConfigLocation& at, const std::string& name) {
+  expect_table(section, at, name);
   PruneSettings settings;  // Mase's defaults: sparsity 0, random, local
   for (const auto& [key, value] : section.items()) {
     std::string path = name + "." + key;
@@ -110,18 +95,11 @@ PruneScope parse_prune_scope(const std::string& text, const std::string& what) {
 }
 
 PruneConfig parse_prune_config(const json& document, const std::string& origin) {
-  Location at{origin, ""};
-  expect_object(document, at, "(top level)");
-  const json* root = &document;
-  if (document.contains("passes")) {  // a whole Mase ch config: the rest is for other ch actions
-    const json& passes = expect_object(document.at("passes"), at, "passes");
-    if (!passes.contains("prune")) throw at.error("passes.prune", "is missing");
-    root = &expect_object(passes.at("prune"), at, "passes.prune");
-    at.key_prefix = "passes.prune.";
-  }
+  ConfigLocation at{origin, ""};
+  const json& root = pass_section(document, "prune", at);
   PruneConfig config;
   config.origin = origin;
-  for (const auto& [key, value] : root->items()) {
+  for (const auto& [key, value] : root.items()) {
     if (key == "weight") {
       config.weight = read_settings(value, at, key);
     } else if (key == "activation") {
@@ -157,7 +135,7 @@ PruneConfig uniform_prune_config(double sparsity, PruneMethod method, PruneScope
   flags << "--sparsity " << sparsity << " --method " << to_string(method) << " --scope " << to_string(scope);
   PruneConfig config;
   config.origin = flags.str();
-  Location at{config.origin, ""};
+  ConfigLocation at{config.origin, ""};
   PruneSettings settings{read_sparsity(json(sparsity), at, "sparsity"), method, scope};
   config.weight = settings;
   if (prune_activations) config.activation = settings;

@@ -21,17 +21,6 @@ constexpr const char* kUnquantizedName = "NA";
 constexpr const char* kSectionHint =
     " (a section holds only a config table; in TOML, quote a dotted layer name: [\"a.b\".config])";
 
-// Where a value sits, for messages: "configs/x.toml: linear.config.weight_width".
-struct Location {
-  const std::string& origin;
-  std::string key_prefix;  // "passes.quantize." for a whole Mase ch config
-
-  std::string key(const std::string& path) const { return key_prefix + path; }
-  Error error(const std::string& path, const std::string& problem) const {
-    return Error(origin + ": " + key(path) + " " + problem);
-  }
-};
-
 std::string json_type_name(const json& value) {
   if (value.is_number_float()) return "a float";
   if (value.is_number_integer()) return "an integer";
@@ -48,12 +37,7 @@ std::string describe_value(const json& value) {
   return json_type_name(value) + " (" + value.dump() + ")";
 }
 
-const json& expect_object(const json& value, const Location& at, const std::string& path) {
-  if (!value.is_object()) throw at.error(path, "must be a table, got " + describe_value(value));
-  return value;
-}
-
-int64_t read_integer(const json& value, const Location& at, const std::string& path, int64_t lowest,
+int64_t read_integer(const json& value, const ConfigLocation& at, const std::string& path, int64_t lowest,
                      int64_t highest) {
   bool in_range = value.is_number_integer() && !value.is_boolean();
   if (in_range && value.is_number_unsigned()) in_range = value.get<uint64_t>() <= static_cast<uint64_t>(highest);
@@ -71,7 +55,7 @@ std::string join_quoted(const std::vector<std::string>& words) {
   return joined;
 }
 
-FixedPointFormat read_format(const json& config, const Location& at, const std::string& section_path,
+FixedPointFormat read_format(const json& config, const ConfigLocation& at, const std::string& section_path,
                              const std::string& operand) {
   std::string width_key = operand + "_width";
   std::string frac_key = operand + "_frac_width";
@@ -92,14 +76,14 @@ const std::vector<std::string>& section_config_keys() {
   return keys;
 }
 
-std::optional<IntegerQuantization> read_section(const json& section, const Location& at, const std::string& name) {
-  expect_object(section, at, name);
+std::optional<IntegerQuantization> read_section(const json& section, const ConfigLocation& at, const std::string& name) {
+  expect_table(section, at, name);
   for (const auto& [key, value] : section.items()) {
     if (key != "config") throw at.error(name + "." + key, std::string("is not a known key") + kSectionHint);
   }
   if (!section.contains("config")) throw at.error(name, std::string("has no config table") + kSectionHint);
   std::string path = name + ".config.";
-  const json& config = expect_object(section.at("config"), at, name + ".config");
+  const json& config = expect_table(section.at("config"), at, name + ".config");
   for (const auto& [key, value] : config.items()) {
     const auto& known = section_config_keys();
     if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -117,7 +101,7 @@ std::optional<IntegerQuantization> read_section(const json& section, const Locat
                              read_format(config, at, path, "bias")};
 }
 
-QuantizeSelection read_selection(const json& root, const Location& at) {
+QuantizeSelection read_selection(const json& root, const ConfigLocation& at) {
   if (!root.contains("by")) throw at.error("by", "is missing (one of \"type\", \"name\", \"regex_name\")");
   const json& by = root.at("by");
   if (by == "type") return QuantizeSelection::type;
@@ -126,7 +110,7 @@ QuantizeSelection read_selection(const json& root, const Location& at) {
   throw at.error("by", "must be \"type\", \"name\" or \"regex_name\", got " + describe_value(by));
 }
 
-void check_section_name(const QuantizeConfig& config, const std::string& section, const Location& at) {
+void check_section_name(const QuantizeConfig& config, const std::string& section, const ConfigLocation& at) {
   if (config.by == QuantizeSelection::type && section != "linear") {
     throw at.error(section, "is not a layer type whittle quantizes (by type the sections are \"default\" and "
                             "\"linear\")");
@@ -168,19 +152,12 @@ std::string to_string(QuantizeSelection by) {
 }
 
 QuantizeConfig parse_quantize_config(const json& document, const std::string& origin) {
-  Location at{origin, ""};
-  expect_object(document, at, "(top level)");
-  const json* root = &document;
-  if (document.contains("passes")) {  // a whole Mase ch config: the rest is for other ch actions
-    const json& passes = expect_object(document.at("passes"), at, "passes");
-    if (!passes.contains("quantize")) throw at.error("passes.quantize", "is missing");
-    root = &expect_object(passes.at("quantize"), at, "passes.quantize");
-    at.key_prefix = "passes.quantize.";
-  }
+  ConfigLocation at{origin, ""};
+  const json& root = pass_section(document, "quantize", at);
   QuantizeConfig config;
   config.origin = origin;
-  config.by = read_selection(*root, at);
-  for (const auto& [key, value] : root->items()) {
+  config.by = read_selection(root, at);
+  for (const auto& [key, value] : root.items()) {
     if (key == "by") continue;
     if (key == "report") {
       if (!value.is_boolean()) throw at.error(key, "must be true or false, got " + describe_value(value));
