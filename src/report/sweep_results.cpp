@@ -32,6 +32,16 @@ std::optional<ModelBits> size_of(const nlohmann::json& value, const std::string&
   return ModelBits{field<int64_t>(size, "linear_bits", key + " size"), field<int64_t>(size, "total_bits", key + " size")};
 }
 
+// The "baseline" point, the model a sweep starts from, fills the rows'
+// baseline; any other point is left to the caller.
+template <typename SweepRows>
+bool take_baseline(const std::string& key, const nlohmann::json& value, SweepRows& rows) {
+  if (key != "baseline") return false;
+  rows.baseline_accuracy = field<double>(value, "accuracy", key);
+  rows.baseline_size = size_of(value, key);
+  return true;
+}
+
 }  // namespace
 
 QuantSweepRows quant_rows_from_results(const nlohmann::json& document) {
@@ -40,11 +50,7 @@ QuantSweepRows quant_rows_from_results(const nlohmann::json& document) {
   for (const auto& point : points_of(document)) {
     std::string key = field<std::string>(point, "key", "?");
     const nlohmann::json& value = point.at("value");
-    if (key == "baseline") {
-      result.baseline_accuracy = field<double>(value, "accuracy", key);
-      result.baseline_size = size_of(value, key);
-      continue;
-    }
+    if (take_baseline(key, value, result)) continue;
     bool ptq = key.starts_with("ptq/");
     if (!ptq && !key.starts_with("qat/")) throw Error("sweep results: unknown quantization point \"" + key + "\"");
     int64_t width = field<int64_t>(value, "width", key);
@@ -63,11 +69,7 @@ PruneSweepRows prune_rows_from_results(const nlohmann::json& document) {
   for (const auto& point : points_of(document)) {
     std::string key = field<std::string>(point, "key", "?");
     const nlohmann::json& value = point.at("value");
-    if (key == "baseline") {
-      result.baseline_accuracy = field<double>(value, "accuracy", key);
-      result.baseline_size = size_of(value, key);
-      continue;
-    }
+    if (take_baseline(key, value, result)) continue;
     PruneRow row;
     row.method = field<std::string>(value, "method", key);
     row.sparsity = field<double>(value, "sparsity", key);

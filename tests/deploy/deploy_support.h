@@ -11,6 +11,7 @@
 #include "passes/quantize/quantize_config.h"
 #include "passes/quantize/quantize_pass.h"
 #include "text/tokenizer_files.h"
+#include "support/model_batch.h"
 #include "support/tiny_bert.h"
 
 namespace whittle::deploy::test {
@@ -41,9 +42,7 @@ inline text::TokenizerFiles tiny_tokenizer() {
   return files;
 }
 
-struct Batch {
-  torch::Tensor ids, attention;
-};
+using Batch = test_support::ModelBatch;
 
 // Right-padded rows of different lengths, as whittle's batches are.
 inline Batch padded_batch(uint64_t seed, int64_t rows = 5, int64_t length = 24) {

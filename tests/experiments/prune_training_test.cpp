@@ -3,6 +3,7 @@
 // models in whittle_experiments; this binary links them all.
 #include <gtest/gtest.h>
 
+#include "support/model_batch.h"
 #include "support/synthetic_task.h"
 #include "support/task_training.h"
 #include "support/temp_dir.h"
@@ -18,6 +19,12 @@
 
 namespace whittle::passes {
 namespace {
+
+using Batch = test_support::ModelBatch;
+using test_support::eval_mode_logits;
+
+// Ids below the tiny task's vocabulary of 64.
+Batch example_batch() { return test_support::random_ids_batch(21, 4, 20, 8, 64); }
 
 std::map<std::string, torch::Tensor> weight_masks(model::BertForSequenceClassification& model) {
   std::map<std::string, torch::Tensor> masks;
@@ -41,16 +48,6 @@ TEST(PruneTraining, FineTuningRecoversTheTaskAndKeepsTheMasks) {
   EXPECT_GE(measure_weight_sparsity(*model).overall_sparsity(), 0.5);
 }
 
-struct Batch {
-  torch::Tensor ids, attention;
-};
-
-torch::Tensor logits_of(model::BertForSequenceClassification& model, const Batch& batch) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  return model->forward(batch.ids, batch.attention);
-}
-
 class PrunedCheckpoint : public ::testing::Test {
  protected:
   // Trains a step so that raw weights, masks and thresholds all differ from
@@ -61,7 +58,7 @@ class PrunedCheckpoint : public ::testing::Test {
     torch::cross_entropy_loss(model->forward(batch.ids, batch.attention), torch::tensor({0, 1, 1, 0}, torch::kInt64))
         .backward();
     optimizer.step();
-    torch::Tensor logits = logits_of(model, batch);
+    torch::Tensor logits = eval_mode_logits(model, batch);
 
     experiments::save_compressed(directory_, model, {{"note", "test"}}, {});
     model::Checkpoint checkpoint = model::load_checkpoint(directory_);
@@ -82,17 +79,12 @@ class PrunedCheckpoint : public ::testing::Test {
       for (const auto& transform : linear->transforms()) kinds.push_back(transform->kind());
       EXPECT_EQ(kinds, (std::vector<std::string>{"prune", "quantize"})) << name;
     }
-    EXPECT_TRUE(torch::equal(logits_of(loaded.model, batch), logits));
+    EXPECT_TRUE(torch::equal(eval_mode_logits(loaded.model, batch), logits));
   }
 
   test_support::TempDir temp_;
   std::filesystem::path directory_ = temp_ / "model";
 };
-
-Batch example_batch() {
-  torch::manual_seed(21);
-  return {torch::randint(8, 64, {4, 20}, torch::kInt64), torch::ones({4, 20}, torch::kInt64)};
-}
 
 TEST_F(PrunedCheckpoint, QuantizedAndL1PrunedModelReloadsWithItsMasks) {
   auto model = model::new_classifier(test_support::tiny_task_config(), 0);

@@ -16,6 +16,7 @@
 #include "passes/lora/lora_transform.h"
 #include "passes/quantize/quantize_pass.h"
 #include "passes/recorded_passes.h"
+#include "support/model_batch.h"
 #include "support/synthetic_task.h"
 #include "util/error.h"
 #include "support/error_message.h"
@@ -39,9 +40,8 @@ model::BertForSequenceClassification tiny_model(uint64_t seed = 0) {
   return model::new_classifier(test_support::tiny_task_config(), seed);
 }
 
-struct Batch {
-  torch::Tensor ids, attention, labels;
-};
+using Batch = test_support::ModelBatch;
+using test_support::eval_mode_logits;
 
 Batch random_batch() {
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(11);
@@ -68,12 +68,6 @@ Batch batch_of(const data::TokenizedDataset& dataset, size_t begin, size_t end) 
     labels[row] = dataset.labels[i];
   }
   return {ids, attention, labels};
-}
-
-torch::Tensor eval_logits(model::BertForSequenceClassification& model, const Batch& batch) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  return model->forward(batch.ids, batch.attention);
 }
 
 std::map<std::string, torch::Tensor> snapshot(model::BertForSequenceClassification& model) {
@@ -211,7 +205,7 @@ TEST(LoraPass, InsertingAdaptersLeavesTheOutputUnchanged) {
   auto plain = tiny_model();
   auto adapted = tiny_model();
   lora_pass(adapted, LoraConfig{}, 0);
-  EXPECT_TRUE(torch::equal(eval_logits(plain, batch), eval_logits(adapted, batch)));
+  EXPECT_TRUE(torch::equal(eval_mode_logits(plain, batch), eval_mode_logits(adapted, batch)));
 
   // In training mode too: the adapters' dropout draws from their own streams,
   // not the model's, so the model's own dropout masks are unchanged.
@@ -313,14 +307,14 @@ TEST(LoraPass, FusingReproducesTheAdaptedLogits) {
   auto adapter = query->find_transform<LoraTransformImpl>();
   torch::Tensor expected_weight = query->weight.detach() + (1.0 / 6.0) * adapter->lora_B.matmul(adapter->lora_A).detach();
 
-  torch::Tensor adapted = eval_logits(model, batch);
+  torch::Tensor adapted = eval_mode_logits(model, batch);
   auto plain = tiny_model();
-  EXPECT_FALSE(torch::allclose(adapted, eval_logits(plain, batch), 1e-3, 1e-3));  // the adapters matter
+  EXPECT_FALSE(torch::allclose(adapted, eval_mode_logits(plain, batch), 1e-3, 1e-3));  // the adapters matter
   std::vector<std::string> fused = fuse_lora(model);
   EXPECT_EQ(fused.size(), 13u);
   EXPECT_TRUE(layers_with_lora(*model).empty());
   EXPECT_TRUE(torch::allclose(query->weight.detach(), expected_weight, 0.0, 1e-6));
-  torch::Tensor after = eval_logits(model, batch);
+  torch::Tensor after = eval_mode_logits(model, batch);
   EXPECT_LT((after - adapted).abs().max().item<float>(), 1e-5f);
   for (const auto& item : model->named_parameters()) {
     EXPECT_TRUE(item.value().requires_grad()) << item.key();

@@ -9,29 +9,17 @@
 #include "passes/quantize/quantize_pass.h"
 #include "passes/quantize/quantize_transform.h"
 #include "util/error.h"
+#include "support/model_batch.h"
 #include "support/tiny_bert.h"
 
 namespace whittle::passes {
 namespace {
 
 using nlohmann::json;
+using Batch = test_support::ModelBatch;
+using test_support::eval_mode_logits;
 
 model::BertConfig tiny_config() { return test_support::tiny_bert_config(); }
-
-struct Batch {
-  torch::Tensor ids, attention;
-};
-
-Batch example_batch(uint64_t seed = 11) {
-  torch::manual_seed(seed);
-  return {torch::randint(1, 100, {4, 24}, torch::kInt64), torch::ones({4, 24}, torch::kInt64)};
-}
-
-torch::Tensor logits_of(model::BertForSequenceClassification& model, const Batch& batch) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  return model->forward(batch.ids, batch.attention);
-}
 
 PruneConfig weights_only(double sparsity, PruneMethod method, PruneScope scope = PruneScope::local) {
   return uniform_prune_config(sparsity, method, scope, /*prune_activations=*/false);
@@ -138,7 +126,7 @@ TEST(PrunePass, PrunedWeightsStayZeroThroughOptimizerSteps) {
   auto model = model::new_classifier(tiny_config(), 0);
   // An optimizer that already has momentum for every weight, with strong decay.
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(0.5).weight_decay(0.1));
-  Batch batch = example_batch();
+  Batch batch = test_support::random_ids_batch(11);
   torch::Tensor labels = torch::tensor({0, 1, 1, 0}, torch::kInt64);
   auto step = [&] {
     model->train();
@@ -162,14 +150,14 @@ TEST(PrunePass, PrunedWeightsStayZeroThroughOptimizerSteps) {
 TEST(PrunePass, ActivationPruningCalibratesTheClsShortcutAndChangesLogits) {
   using model::LastLayerMode;
   auto model = model::new_classifier(tiny_config(), 0);
-  Batch batch = example_batch();
-  torch::Tensor plain = logits_of(model, batch);
+  Batch batch = test_support::random_ids_batch(11);
+  torch::Tensor plain = eval_mode_logits(model, batch);
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only_calibrated);
-  torch::Tensor pruned = logits_of(model, batch);
+  torch::Tensor pruned = eval_mode_logits(model, batch);
   EXPECT_FALSE(torch::allclose(plain, pruned));
   // The same input gives the same masks, so the same logits.
-  EXPECT_TRUE(torch::equal(pruned, logits_of(model, batch)));
+  EXPECT_TRUE(torch::equal(pruned, eval_mode_logits(model, batch)));
 
   // Re-pruning weights only hands the plain shortcut back; so does removing pruning.
   prune_pass(model, weights_only(0.5, PruneMethod::l1_norm), 0);
@@ -199,8 +187,8 @@ TEST(PrunePass, RandomActivationsAtSparsityZeroChangeNothing) {
   config.activation = PruneSettings{0.0, PruneMethod::random, PruneScope::local};  // as Mase's lab writes "off"
   prune_pass(both, config, 2);
   EXPECT_EQ(both->last_layer_mode(), model::LastLayerMode::cls_only);
-  Batch batch = example_batch();
-  EXPECT_TRUE(torch::equal(logits_of(weights, batch), logits_of(both, batch)));
+  Batch batch = test_support::random_ids_batch(11);
+  EXPECT_TRUE(torch::equal(eval_mode_logits(weights, batch), eval_mode_logits(both, batch)));
 }
 
 // Appended last on an unpruned, unquantized model: records each Linear's input.
@@ -216,12 +204,12 @@ class InputLog : public model::LinearTransformImpl {
 };
 
 TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
-  Batch calibration = example_batch(12);
+  Batch calibration = test_support::random_ids_batch(12);
   auto reference = model::new_classifier(tiny_config(), 0);
   reference->set_last_layer_mode(model::LastLayerMode::full);
   auto log = std::make_shared<InputLog>();
   for (auto& [name, linear] : model::find_linears(*reference)) linear->attach(log);
-  logits_of(reference, calibration);
+  eval_mode_logits(reference, calibration);
   ASSERT_EQ(log->inputs.size(), 14u);
   float expected = magnitude_quantile(log->inputs, 0.4);
 

@@ -3,6 +3,8 @@
 // the logits of the full computation, whose masks see every position.
 #include <gtest/gtest.h>
 
+#include "support/model_batch.h"
+
 #include "model/classifier_io.h"
 #include "passes/prune/prune_pass.h"
 #include "passes/prune/prune_transform.h"
@@ -29,9 +31,7 @@ model::BertConfig tiny_config(double dropout = 0.1) {
   return config;
 }
 
-struct Batch {
-  torch::Tensor ids, attention, labels;
-};
+using Batch = test_support::ModelBatch;
 
 // Right-padded to 24, two examples shorter than that.
 Batch padded_batch() {

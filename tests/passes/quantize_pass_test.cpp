@@ -6,29 +6,17 @@
 #include "passes/quantize/quantize_pass.h"
 #include "passes/quantize/quantize_transform.h"
 #include "util/error.h"
+#include "support/model_batch.h"
 #include "support/tiny_bert.h"
 
 namespace whittle::passes {
 namespace {
 
 using nlohmann::json;
+using Batch = test_support::ModelBatch;
+using test_support::eval_mode_logits;
 
 model::BertConfig tiny_config() { return test_support::tiny_bert_config(); }
-
-struct Batch {
-  torch::Tensor ids, attention;
-};
-
-Batch example_batch() {
-  torch::manual_seed(11);
-  return {torch::randint(1, 100, {4, 24}, torch::kInt64), torch::ones({4, 24}, torch::kInt64)};
-}
-
-torch::Tensor logits_of(model::BertForSequenceClassification& model, const Batch& batch) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  return model->forward(batch.ids, batch.attention);
-}
 
 std::set<std::string> expected_linear_names() {
   std::set<std::string> names = {"bert.pooler.dense", "classifier"};
@@ -83,13 +71,13 @@ TEST(QuantizePass, SixteenBitsStayCloseAndFourBitsDrift) {
   model::BertConfig config = tiny_config();
   config.initializer_range = 0.2;
   auto model = model::new_classifier(config, 2);
-  Batch batch = example_batch();
-  torch::Tensor original = logits_of(model, batch);
+  Batch batch = test_support::random_ids_batch(11);
+  torch::Tensor original = eval_mode_logits(model, batch);
 
   quantize_pass(model, uniform_quantize_config(16));  // steps of 1/256
-  double drift16 = (logits_of(model, batch) - original).abs().max().item<double>();
+  double drift16 = (eval_mode_logits(model, batch) - original).abs().max().item<double>();
   quantize_pass(model, uniform_quantize_config(4));  // steps of 1/4, range ±2
-  double drift4 = (logits_of(model, batch) - original).abs().max().item<double>();
+  double drift4 = (eval_mode_logits(model, batch) - original).abs().max().item<double>();
 
   double scale = original.abs().max().item<double>();
   EXPECT_GT(drift16, 0.0);
@@ -113,7 +101,7 @@ TEST(QuantizePass, ForwardEqualsAHandQuantizedLinear) {
 
 TEST(QuantizePass, ReplacesAnExistingQuantization) {
   auto model = model::new_classifier(tiny_config(), 4);
-  Batch batch = example_batch();
+  Batch batch = test_support::random_ids_batch(11);
   quantize_pass(model, uniform_quantize_config(4, 2));
   quantize_pass(model, uniform_quantize_config(8, 4));
   auto transforms = quantize_transforms(*model);
@@ -122,7 +110,7 @@ TEST(QuantizePass, ReplacesAnExistingQuantization) {
 
   auto fresh = model::new_classifier(tiny_config(), 4);
   quantize_pass(fresh, uniform_quantize_config(8, 4));
-  EXPECT_TRUE(torch::equal(logits_of(model, batch), logits_of(fresh, batch)));
+  EXPECT_TRUE(torch::equal(eval_mode_logits(model, batch), eval_mode_logits(fresh, batch)));
 }
 
 TEST(QuantizePass, LeavesNaLayersFloatAndRemovesTheirOldQuantization) {
@@ -166,7 +154,7 @@ TEST(QuantizePass, RejectsConfigsThatDoNotFitTheModelAndLeavesItUnchanged) {
 TEST(QuantizePass, ReappliesFromTheStoredJson) {
   auto model = model::new_classifier(tiny_config(), 7);
   auto copy = model::new_classifier(tiny_config(), 7);
-  Batch batch = example_batch();
+  Batch batch = test_support::random_ids_batch(11);
   json regex = {{"by", "regex_name"},
                 {"default", {{"config", {{"name", "integer"}, {"data_in_width", 8}, {"weight_width", 8},
                                          {"bias_width", 8}}}}},
@@ -176,7 +164,7 @@ TEST(QuantizePass, ReappliesFromTheStoredJson) {
   quantize_pass(model, config);
   json stored = json::parse(to_json(config).dump());  // as written to and read from whittle.json
   quantize_pass(copy, parse_quantize_config(stored, "whittle.json"));
-  EXPECT_TRUE(torch::equal(logits_of(model, batch), logits_of(copy, batch)));
+  EXPECT_TRUE(torch::equal(eval_mode_logits(model, batch), eval_mode_logits(copy, batch)));
   auto intermediate = copy->bert->encoder->layers[0]->intermediate->dense->find_transform<QuantizeTransformImpl>();
   ASSERT_TRUE(intermediate);
   EXPECT_EQ(intermediate->quantization(), (IntegerQuantization{{5, 2}, {7, 3}, {9, 4}}));
@@ -184,12 +172,12 @@ TEST(QuantizePass, ReappliesFromTheStoredJson) {
 
 TEST(QuantizePass, RemovalRestoresTheFloatModel) {
   auto model = model::new_classifier(tiny_config(), 8);
-  Batch batch = example_batch();
-  torch::Tensor original = logits_of(model, batch);
+  Batch batch = test_support::random_ids_batch(11);
+  torch::Tensor original = eval_mode_logits(model, batch);
   quantize_pass(model, uniform_quantize_config(4));
-  EXPECT_FALSE(torch::equal(logits_of(model, batch), original));
+  EXPECT_FALSE(torch::equal(eval_mode_logits(model, batch), original));
   EXPECT_EQ(remove_quantization(*model), 14);
-  EXPECT_TRUE(torch::equal(logits_of(model, batch), original));
+  EXPECT_TRUE(torch::equal(eval_mode_logits(model, batch), original));
   EXPECT_EQ(remove_quantization(*model), 0);
 }
 
@@ -202,8 +190,8 @@ TEST(QuantizePass, BakingWritesQuantizedWeightsAndDetaches) {
                                            {"weight_width", 6}, {"weight_frac_width", 5}, {"bias_width", 6},
                                            {"bias_frac_width", 5}}}}}};
   quantize_pass(model, parse_quantize_config(document, "test"));
-  Batch batch = example_batch();
-  torch::Tensor quantized_logits = logits_of(model, batch);
+  Batch batch = test_support::random_ids_batch(11);
+  torch::Tensor quantized_logits = eval_mode_logits(model, batch);
   torch::Tensor query_weight = model->bert->encoder->layers[0]->attention->self->query->weight.clone();
   torch::Tensor classifier_bias = model->classifier->bias.clone();
 
@@ -213,7 +201,7 @@ TEST(QuantizePass, BakingWritesQuantizedWeightsAndDetaches) {
   EXPECT_TRUE(torch::equal(model->bert->encoder->layers[0]->attention->self->query->weight,
                            fixed_point_quantize_reference(query_weight, 6, 5)));
   EXPECT_TRUE(torch::equal(model->classifier->bias, fixed_point_quantize_reference(classifier_bias, 6, 5)));
-  EXPECT_TRUE(torch::allclose(logits_of(model, batch), quantized_logits, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(eval_mode_logits(model, batch), quantized_logits, 1e-4, 1e-4));
   // The baked weights are on the grid: baking again changes nothing.
   torch::Tensor baked_weight = model->classifier->weight.clone();
   quantize_pass(model, parse_quantize_config(document, "test"));
@@ -225,7 +213,7 @@ TEST(QuantizePass, GradientsReachTheFloatWeights) {
   auto model = model::new_classifier(tiny_config(), 10);
   quantize_pass(model, uniform_quantize_config(8));
   model->train();
-  Batch batch = example_batch();
+  Batch batch = test_support::random_ids_batch(11);
   torch::Tensor loss = torch::cross_entropy_loss(model->forward(batch.ids, batch.attention), torch::tensor({0, 1, 0, 1}));
   loss.backward();
   for (auto& [name, linear] : model::find_linears(*model)) {
