@@ -166,6 +166,9 @@ void claim_run_directory(const fs::path& run_dir, const LabConfig& config) {
 
 }  // namespace
 
+// Shorter stages did not do their work in this run (see run_lab).
+constexpr double kShortestMeasuredStageSeconds = 1.0;
+
 LabOutcome run_lab(const LabConfig& config, const LabInputs& inputs, const fs::path& run_dir, std::ostream& log) {
   claim_run_directory(run_dir, config);
   StageBook book(run_dir / "stages.json");
@@ -192,9 +195,14 @@ LabOutcome run_lab(const LabConfig& config, const LabInputs& inputs, const fs::p
     json summary = stage.run();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     book.record(stage.name, summary, seconds);
-    measured_seconds += seconds;
-    measured_work += stage.work;
     remaining_work -= stage.work;
+    // A sweep whose points were all finished before (or by another process)
+    // returns at once: its work was not done here, and counting it would
+    // promise an ETA of seconds for the stages after it.
+    if (seconds >= kShortestMeasuredStageSeconds) {
+      measured_seconds += seconds;
+      measured_work += stage.work;
+    }
     log << label << ": finished in " << format_duration(seconds) << "\n";
   }
   LabOutcome outcome;

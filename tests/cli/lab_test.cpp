@@ -94,6 +94,29 @@ TEST(LabCommand, AKilledPruneStageResumesAlone) {
   EXPECT_EQ(json::parse(read_text(dir / "run" / "prune" / "results.json")).at("points").size(), 3u);
 }
 
+TEST(LabCommand, AStageWhosePointsWereAllStoredDoesNotSetTheETA) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(120)};
+  ASSERT_EQ(run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous).exit_code, 0);
+  // As if another process had finished every quantization point while this
+  // run was killed: the stage is not recorded, its results are all there.
+  json stages = json::parse(read_text(dir / "run" / "stages.json"));
+  stages.erase("quantize");
+  stages.erase("prune");
+  write_text(dir / "run" / "stages.json", stages.dump());
+  json prune = json::parse(read_text(dir / "run" / "prune" / "results.json"));
+  prune["points"].erase(prune["points"].size() - 1);
+  write_text(dir / "run" / "prune" / "results.json", prune.dump());
+
+  RunResult resumed = run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
+  EXPECT_TRUE(contains(resumed.err, "quantize: finished in")) << resumed.err;
+  // Its instant finish says nothing about the speed of the pruning to come.
+  EXPECT_TRUE(contains(resumed.err, "prune: random and L1-norm pruning sweep\n")) << resumed.err;
+  EXPECT_FALSE(contains(resumed.err, "lab ETA")) << resumed.err;
+}
+
 // Every measured figure of a sweep's points: accuracies and losses, not timings.
 json measured_figures(const fs::path& results) {
   json figures = json::object();
