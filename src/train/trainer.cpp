@@ -78,6 +78,7 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
     Progress progress("train epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs),
                       static_cast<int64_t>(plan.size()), log);
     double loss_sum = 0.0;
+    int64_t batches_done = 0;
     for (const auto& indices : plan) {
       data::Batch batch = data::make_batch(train_set, indices, pad_id, options.length_multiple,
                                            model->config().max_position_embeddings);
@@ -91,9 +92,11 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
       ++step;
       double value = loss.item<double>();
       loss_sum += value;
+      ++batches_done;
+      // One batch of 8 is noisy; the running mean is what the epoch reports.
       std::ostringstream detail;
       detail.precision(4);
-      detail << "loss " << value;
+      detail << "loss " << value << " (mean " << loss_sum / static_cast<double>(batches_done) << ")";
       progress.advance(1, batch.real_tokens, detail.str());
     }
     EpochReport report{epoch, loss_sum / static_cast<double>(plan.size()), progress.elapsed_seconds(),
