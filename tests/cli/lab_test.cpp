@@ -3,6 +3,7 @@
 // refuses a different config.
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -74,20 +75,26 @@ TEST(LabCommand, RunsEveryStageThenSkipsThemOnResume) {
   EXPECT_EQ(again.at("lora"), stages.at("lora"));
 }
 
-TEST(LabCommand, AKilledPruneStageResumesAlone) {
-  TempDir dir;
+// Runs the smaller tiny lab, then resumes it as if it had been killed during
+// pruning: `unrecorded` stages are missing from stages.json, and the last
+// pruning point is lost. Returns the resumed run.
+RunResult resume_after_kill_during_pruning(const TempDir& dir, std::initializer_list<const char*> unrecorded) {
   write_text(dir / "lab.toml", tiny_lab_config());
   const RunOptions generous{.timeout = std::chrono::seconds(120)};
-  ASSERT_EQ(run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous).exit_code, 0);
-  // As if killed during pruning: the stage is not recorded, one point is lost.
+  RunResult first = run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous);
+  EXPECT_EQ(first.exit_code, 0) << first.describe();
   json stages = json::parse(read_text(dir / "run" / "stages.json"));
-  stages.erase("prune");
+  for (const char* stage : unrecorded) stages.erase(stage);
   write_text(dir / "run" / "stages.json", stages.dump());
   json prune = json::parse(read_text(dir / "run" / "prune" / "results.json"));
   prune["points"].erase(prune["points"].size() - 1);
   write_text(dir / "run" / "prune" / "results.json", prune.dump());
+  return run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous);
+}
 
-  RunResult resumed = run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous);
+TEST(LabCommand, AKilledPruneStageResumesAlone) {
+  TempDir dir;
+  RunResult resumed = resume_after_kill_during_pruning(dir, {"prune"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
   EXPECT_TRUE(contains(resumed.err, "quantize: done in an earlier run, skipped")) << resumed.err;
   EXPECT_TRUE(contains(resumed.err, "pruning sweep: 1 points to run")) << resumed.err;
@@ -96,20 +103,9 @@ TEST(LabCommand, AKilledPruneStageResumesAlone) {
 
 TEST(LabCommand, AStageWhosePointsWereAllStoredDoesNotSetTheETA) {
   TempDir dir;
-  write_text(dir / "lab.toml", tiny_lab_config());
-  const RunOptions generous{.timeout = std::chrono::seconds(120)};
-  ASSERT_EQ(run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous).exit_code, 0);
-  // As if another process had finished every quantization point while this
-  // run was killed: the stage is not recorded, its results are all there.
-  json stages = json::parse(read_text(dir / "run" / "stages.json"));
-  stages.erase("quantize");
-  stages.erase("prune");
-  write_text(dir / "run" / "stages.json", stages.dump());
-  json prune = json::parse(read_text(dir / "run" / "prune" / "results.json"));
-  prune["points"].erase(prune["points"].size() - 1);
-  write_text(dir / "run" / "prune" / "results.json", prune.dump());
-
-  RunResult resumed = run_whittle(lab_arguments(dir, {"--profile", "smaller"}), dir, generous);
+  // As if another process had finished every quantization point: that stage
+  // is not recorded either, but its results are all there.
+  RunResult resumed = resume_after_kill_during_pruning(dir, {"quantize", "prune"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
   EXPECT_TRUE(contains(resumed.err, "quantize: finished in")) << resumed.err;
   // Its instant finish says nothing about the speed of the pruning to come.
