@@ -76,10 +76,16 @@ torch::Tensor DeployedClassifier::self_attention(Layer& layer, const torch::Tens
                                                  const model::AttentionMask& mask) {
   const int64_t heads = config_.num_attention_heads;
   const int64_t head_size = config_.hidden_size / heads;
-  torch::Tensor scaled_queries = layer.query.forward(queries);
+  // The queries share the hidden states' quantization unless they are the [CLS] rows alone.
+  const bool queries_are_hidden = queries.size(1) == hidden.size(1);
+  torch::Tensor scaled_queries = queries_are_hidden ? torch::Tensor() : layer.query.forward(queries);
+  std::vector<DeployedLinear*> from_hidden = {&layer.key, &layer.value};
+  if (queries_are_hidden) from_hidden.insert(from_hidden.begin(), &layer.query);
+  std::vector<torch::Tensor> projected = DeployedLinear::forward_shared(from_hidden, hidden);
+  if (queries_are_hidden) scaled_queries = projected.front();
   if (!layer.query_scaled) scaled_queries = scaled_queries * query_factor();
-  torch::Tensor keys = layer.key.forward(hidden);
-  torch::Tensor values = layer.value.forward(hidden);
+  const torch::Tensor& keys = projected[projected.size() - 2];
+  const torch::Tensor& values = projected.back();
   if (mask.key_lengths.defined()) {
     return model::tiled_attention(scaled_queries, keys, values, mask.key_lengths, heads, 0.0, 0);
   }

@@ -46,6 +46,21 @@ torch::Tensor DeployedLinear::forward(const torch::Tensor& input) {
   return torch::linear(x, weight_, bias_);
 }
 
+std::vector<torch::Tensor> DeployedLinear::forward_shared(const std::vector<DeployedLinear*>& layers,
+                                                          const torch::Tensor& input) {
+  std::vector<const IntegerLinear*> integers;
+  for (const DeployedLinear* layer : layers) {
+    // Pruning draws its own mask for each layer, so its layers' inputs differ.
+    if (layer->integer() == nullptr || layer->prunes_input()) break;
+    if (!integers.empty() && !layer->integer()->reads_input_as(*integers.front())) break;
+    integers.push_back(layer->integer());
+  }
+  if (!layers.empty() && integers.size() == layers.size()) return IntegerLinear::forward_shared(integers, input);
+  std::vector<torch::Tensor> outputs;
+  for (DeployedLinear* layer : layers) outputs.push_back(layer->forward(input));
+  return outputs;
+}
+
 std::string DeployedLinear::engine() const {
   if (integer_) return to_string(integer_->precision()) + " (" + to_string(integer_->isa()) + ")";
   if (input_format_) {

@@ -2,6 +2,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -26,6 +27,10 @@ class DeployedLinear {
   DeployedLinear(const LinearRecord& record, const StoredTensor& weight, const StoredTensor& bias, KernelIsa isa);
 
   torch::Tensor forward(const torch::Tensor& input);
+  // Each layer's forward(input). Integer layers without activation pruning
+  // that quantize the input alike get it quantized once for all of them.
+  static std::vector<torch::Tensor> forward_shared(const std::vector<DeployedLinear*>& layers,
+                                                   const torch::Tensor& input);
   // Folds a constant factor that every output is multiplied by next into the
   // integer kernel, where that is exact: a power of two on the integer path.
   // Returns whether it did (the caller then skips its multiply).

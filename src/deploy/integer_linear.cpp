@@ -420,20 +420,30 @@ int64_t avx2_int8_run(const torch::Tensor& weight) {
   return 32767 / (2 * 255 * largest);
 }
 
+// Quantizes rows of `k` floats into rows of `k_padded` elements, in a buffer
+// of the calling thread that stays valid until its next call.
 template <typename Lanes>
-void quantize_and_multiply(const float* input, int64_t k, QuantizeConstants constants, GemmArguments& arguments,
-                           KernelIsa isa, int64_t avx2_run) {
+const void* quantize_block(const float* input, int64_t rows, int64_t k, int64_t k_padded, QuantizeConstants constants,
+                           KernelIsa isa) {
   thread_local std::vector<typename Lanes::Input> quantized;
-  quantized.resize(static_cast<size_t>(arguments.rows * arguments.k_padded));
-  arguments.x = quantized.data();
+  quantized.resize(static_cast<size_t>(rows * k_padded));
   if (isa == KernelIsa::avx512_vnni) {
-    quantize_rows_vnni<Lanes>(input, arguments.rows, k, arguments.k_padded, constants, quantized.data());
+    quantize_rows_vnni<Lanes>(input, rows, k, k_padded, constants, quantized.data());
+  } else if (isa == KernelIsa::avx2) {
+    quantize_rows_avx2<Lanes>(input, rows, k, k_padded, constants, quantized.data());
+  } else {
+    quantize_rows_scalar<Lanes>(input, rows, k, k_padded, constants, quantized.data());
+  }
+  return quantized.data();
+}
+
+template <typename Lanes>
+void multiply_block(const GemmArguments& arguments, KernelIsa isa, int64_t avx2_run) {
+  if (isa == KernelIsa::avx512_vnni) {
     gemm_rows_vnni<Lanes>(arguments);
   } else if (isa == KernelIsa::avx2) {
-    quantize_rows_avx2<Lanes>(input, arguments.rows, k, arguments.k_padded, constants, quantized.data());
     gemm_rows_avx2<Lanes>(arguments, avx2_run);
   } else {
-    quantize_rows_scalar<Lanes>(input, arguments.rows, k, arguments.k_padded, constants, quantized.data());
     gemm_rows_scalar<Lanes>(arguments);
   }
 }
@@ -573,15 +583,30 @@ void IntegerLinear::scale_outputs(int exponent) {
   for (float& b : bias_) b = std::ldexp(b, exponent);
 }
 
-void IntegerLinear::compute_rows(const float* input, int64_t rows, float* output) const {
-  GemmArguments arguments{nullptr, rows, k_padded_, packed_weight_.data(), panels_, compensation_.data(),
-                          bias_.data(), output_scale_, output, out_features_};
+const void* IntegerLinear::quantize_rows(const float* input, int64_t rows) const {
   const QuantizeConstants constants = quantize_constants(input_format_);
   if (precision_ == IntegerPrecision::int8) {
-    quantize_and_multiply<Int8Lanes>(input, in_features_, constants, arguments, isa_, avx2_run_);
-  } else {
-    quantize_and_multiply<Int16Lanes>(input, in_features_, constants, arguments, isa_, avx2_run_);
+    return quantize_block<Int8Lanes>(input, rows, in_features_, k_padded_, constants, isa_);
   }
+  return quantize_block<Int16Lanes>(input, rows, in_features_, k_padded_, constants, isa_);
+}
+
+void IntegerLinear::multiply_rows(const void* quantized, int64_t rows, float* output) const {
+  const GemmArguments arguments{quantized, rows, k_padded_, packed_weight_.data(), panels_, compensation_.data(),
+                                bias_.data(), output_scale_, output, out_features_};
+  if (precision_ == IntegerPrecision::int8) {
+    multiply_block<Int8Lanes>(arguments, isa_, avx2_run_);
+  } else {
+    multiply_block<Int16Lanes>(arguments, isa_, avx2_run_);
+  }
+}
+
+void IntegerLinear::compute_rows(const float* input, int64_t rows, float* output) const {
+  multiply_rows(quantize_rows(input, rows), rows, output);
+}
+
+bool IntegerLinear::reads_input_as(const IntegerLinear& other) const {
+  return precision_ == other.precision_ && in_features_ == other.in_features_ && input_format_ == other.input_format_;
 }
 
 torch::Tensor IntegerLinear::forward(const torch::Tensor& input) const {
@@ -598,6 +623,33 @@ torch::Tensor IntegerLinear::forward(const torch::Tensor& input) const {
     }
   });
   return output;
+}
+
+std::vector<torch::Tensor> IntegerLinear::forward_shared(const std::vector<const IntegerLinear*>& layers,
+                                                         const torch::Tensor& input) {
+  if (layers.empty()) return {};
+  const IntegerLinear& first = *layers.front();
+  for (const IntegerLinear* layer : layers) {
+    if (!layer->reads_input_as(first)) throw Error("shared integer input: the layers quantize their inputs differently");
+  }
+  torch::Tensor x = contiguous_input(input, first.in_features_);
+  std::vector<torch::Tensor> outputs;
+  for (const IntegerLinear* layer : layers) {
+    outputs.push_back(torch::empty(output_shape(input, layer->out_features_), torch::kFloat32));
+  }
+  const int64_t rows = x.numel() / std::max<int64_t>(first.in_features_, 1);
+  const float* source = x.data_ptr<float>();
+  at::parallel_for(0, rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t start = begin; start < end; start += kRowsPerTask) {
+      const int64_t count = std::min(end, start + kRowsPerTask) - start;
+      const void* quantized = first.quantize_rows(source + start * first.in_features_, count);
+      for (size_t i = 0; i < layers.size(); ++i) {
+        float* target = outputs[i].data_ptr<float>() + start * layers[i]->out_features_;
+        layers[i]->multiply_rows(quantized, count, target);
+      }
+    }
+  });
+  return outputs;
 }
 
 torch::Tensor IntegerLinear::forward_chain(const IntegerLinear& first,

@@ -64,6 +64,13 @@ class IntegerLinear {
   // input [..., in] float32 → [..., out] float32.
   torch::Tensor forward(const torch::Tensor& input) const;
 
+  // Each layer's forward(input), with the input quantized once for all of
+  // them; every layer must read its input as the first does (reads_input_as).
+  static std::vector<torch::Tensor> forward_shared(const std::vector<const IntegerLinear*>& layers,
+                                                   const torch::Tensor& input);
+  // Whether the two layers turn the same float input into the same integers.
+  bool reads_input_as(const IntegerLinear& other) const;
+
   // second(activation(first(input))), a block of rows at a time, so that the
   // [rows, first.out_features] intermediate never leaves the cache.
   // `activation` works in place on a float32 [rows, first.out_features] tile;
@@ -87,6 +94,10 @@ class IntegerLinear {
  private:
   // Quantizes `rows` contiguous input rows and multiplies them into `output`.
   void compute_rows(const float* input, int64_t rows, float* output) const;
+  // The two halves of compute_rows. The quantized rows live in a buffer of
+  // the calling thread, valid until its next quantize_rows.
+  const void* quantize_rows(const float* input, int64_t rows) const;
+  void multiply_rows(const void* quantized, int64_t rows, float* output) const;
 
   IntegerPrecision precision_;
   int64_t in_features_;

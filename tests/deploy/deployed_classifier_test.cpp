@@ -37,6 +37,30 @@ TEST(DeployedClassifier, EightBitModelGivesTheSimulatedLogitsBitForBit) {
   }
 }
 
+// Query, key and value share one quantization of the hidden states only
+// where they would quantize them alike. In layer 0 (all of whose positions
+// are queries) the query reads them with other fractional bits, or the value
+// is not quantized at all.
+TEST(DeployedClassifier, QueryKeyValueThatQuantizeDifferentlyStayExact) {
+  passes::IntegerQuantization other_frac = *test::quantize_config(8).default_config;
+  other_frac.data_in.frac_width = 3;
+  const std::string layer = "bert.encoder.layer.0.attention.self.";
+  for (auto [name, quantization] : {std::pair{layer + "query", std::optional(other_frac)},
+                                    std::pair{layer + "value", std::optional<passes::IntegerQuantization>()}}) {
+    passes::QuantizeConfig config = test::quantize_config(8);
+    config.by = passes::QuantizeSelection::name;
+    config.sections[name] = quantization;
+    auto model = test::tiny_classifier();
+    passes::quantize_pass(model, config);
+    DeployedClassifier classifier = deployed(model, exact_embeddings());
+    for (uint64_t seed : {1, 2}) {
+      Batch batch = test::padded_batch(seed);
+      EXPECT_TRUE(torch::equal(classifier.forward(batch.ids, batch.attention), test::simulated_logits(model, batch)))
+          << name;
+    }
+  }
+}
+
 TEST(DeployedClassifier, EveryWidthOfTheSweepMatchesItsSimulation) {
   Batch batch = test::padded_batch(3);
   for (int64_t width : {4, 6, 10, 16, 32}) {

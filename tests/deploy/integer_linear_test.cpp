@@ -154,6 +154,44 @@ TEST(IntegerLinear, ChainedLayersGiveWhatTheyGiveOneAfterTheOther) {
   }
 }
 
+// Query, key and value from one quantization of the hidden states: the
+// layers differ in width, weights, bias and (the query's) output scale.
+TEST(IntegerLinear, SharedInputGivesEachLayersOwnOutputBitForBit) {
+  torch::manual_seed(9);
+  const passes::FixedPointFormat format{8, 4};
+  torch::Tensor x = torch::randn({3, 70, 40}) * 4;  // 210 rows: more than one block, a partial last one
+  for (KernelIsa isa : isas_of_this_cpu()) {
+    for (IntegerPrecision precision : {IntegerPrecision::int8, IntegerPrecision::int16}) {
+      std::vector<IntegerLinear> layers;
+      for (int64_t out : {64, 24, 130}) {
+        layers.emplace_back(precision, torch::randint(-20, 21, {out, 40}, torch::kInt32), 4, format, torch::randn({out}),
+                            isa);
+      }
+      layers.front().scale_outputs(-3);
+      std::vector<torch::Tensor> shared = IntegerLinear::forward_shared({&layers[0], &layers[1], &layers[2]}, x);
+      ASSERT_EQ(shared.size(), layers.size());
+      for (size_t i = 0; i < layers.size(); ++i) {
+        torch::Tensor expected = layers[i].forward(x);
+        EXPECT_EQ(shared[i].sizes(), expected.sizes());
+        EXPECT_TRUE(torch::equal(shared[i], expected)) << to_string(isa) << " " << to_string(precision) << " " << i;
+      }
+    }
+  }
+}
+
+TEST(IntegerLinear, SharedInputNeedsTheSameQuantizer) {
+  torch::Tensor weight = torch::randint(-20, 21, {16, 40}, torch::kInt32);
+  IntegerLinear a(IntegerPrecision::int8, weight, 4, {8, 4}, torch::zeros({16}), KernelIsa::scalar);
+  IntegerLinear other_frac(IntegerPrecision::int8, weight, 4, {8, 3}, torch::zeros({16}), KernelIsa::scalar);
+  IntegerLinear other_width(IntegerPrecision::int8, weight, 4, {6, 4}, torch::zeros({16}), KernelIsa::scalar);
+  IntegerLinear other_precision(IntegerPrecision::int16, weight, 4, {8, 4}, torch::zeros({16}), KernelIsa::scalar);
+  EXPECT_TRUE(a.reads_input_as(a));
+  for (const IntegerLinear* b : {&other_frac, &other_width, &other_precision}) {
+    EXPECT_FALSE(a.reads_input_as(*b));
+    EXPECT_THROW(IntegerLinear::forward_shared({&a, b}, torch::randn({5, 40})), Error);
+  }
+}
+
 TEST(IntegerLinear, NarrowWidthsClampToTheirOwnRange) {
   torch::manual_seed(5);
   const passes::FixedPointFormat input{4, 2};
