@@ -78,11 +78,10 @@ torch::Tensor DeployedClassifier::self_attention(Layer& layer, const torch::Tens
   const int64_t head_size = config_.hidden_size / heads;
   // The queries share the hidden states' quantization unless they are the [CLS] rows alone.
   const bool queries_are_hidden = queries.size(1) == hidden.size(1);
-  torch::Tensor scaled_queries = queries_are_hidden ? torch::Tensor() : layer.query.forward(queries);
   std::vector<DeployedLinear*> from_hidden = {&layer.key, &layer.value};
   if (queries_are_hidden) from_hidden.insert(from_hidden.begin(), &layer.query);
   std::vector<torch::Tensor> projected = DeployedLinear::forward_shared(from_hidden, hidden);
-  if (queries_are_hidden) scaled_queries = projected.front();
+  torch::Tensor scaled_queries = queries_are_hidden ? projected.front() : layer.query.forward(queries);
   if (!layer.query_scaled) scaled_queries = scaled_queries * query_factor();
   const torch::Tensor& keys = projected[projected.size() - 2];
   const torch::Tensor& values = projected.back();

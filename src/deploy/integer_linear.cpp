@@ -609,21 +609,7 @@ bool IntegerLinear::reads_input_as(const IntegerLinear& other) const {
   return precision_ == other.precision_ && in_features_ == other.in_features_ && input_format_ == other.input_format_;
 }
 
-torch::Tensor IntegerLinear::forward(const torch::Tensor& input) const {
-  torch::Tensor x = contiguous_input(input, in_features_);
-  torch::Tensor output = torch::empty(output_shape(input, out_features_), torch::kFloat32);
-  const int64_t rows = x.numel() / std::max<int64_t>(in_features_, 1);
-  const float* source = x.data_ptr<float>();
-  float* target = output.data_ptr<float>();
-  // Each task quantizes its own rows and multiplies them while they are hot.
-  at::parallel_for(0, rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
-    for (int64_t start = begin; start < end; start += kRowsPerTask) {
-      const int64_t count = std::min(end, start + kRowsPerTask) - start;
-      compute_rows(source + start * in_features_, count, target + start * out_features_);
-    }
-  });
-  return output;
-}
+torch::Tensor IntegerLinear::forward(const torch::Tensor& input) const { return forward_shared({this}, input).front(); }
 
 std::vector<torch::Tensor> IntegerLinear::forward_shared(const std::vector<const IntegerLinear*>& layers,
                                                          const torch::Tensor& input) {
@@ -639,6 +625,7 @@ std::vector<torch::Tensor> IntegerLinear::forward_shared(const std::vector<const
   }
   const int64_t rows = x.numel() / std::max<int64_t>(first.in_features_, 1);
   const float* source = x.data_ptr<float>();
+  // Each task quantizes its own rows and multiplies them while they are hot.
   at::parallel_for(0, rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
     for (int64_t start = begin; start < end; start += kRowsPerTask) {
       const int64_t count = std::min(end, start + kRowsPerTask) - start;
