@@ -8,6 +8,7 @@
 #include "cli/train_flags.h"
 #include "experiments/train_with_evaluation.h"
 #include "model/classifier_io.h"
+#include "model/reinitialize.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -26,8 +27,21 @@ struct FinetuneArguments {
   int64_t test_limit = 0;
   bool skip_eval = false;
   int64_t eval_batch_size = 32;
+  int64_t reinit_query_key = 0;
+  int64_t reinit_layers = 0;
   TrainFlags training;
 };
+
+// The --reinit-* flags as one request; none when neither is given.
+std::optional<model::ReinitRequest> reinit_request(const FinetuneArguments& arguments, uint64_t seed) {
+  if (arguments.reinit_query_key == 0 && arguments.reinit_layers == 0) return std::nullopt;
+  if (arguments.from.empty()) throw Error("--reinit-query-key and --reinit-layers apply to a checkpoint (--from DIR)");
+  if (arguments.reinit_query_key != 0 && arguments.reinit_layers != 0) {
+    throw Error("give either --reinit-query-key or --reinit-layers, not both");
+  }
+  if (arguments.reinit_layers != 0) return model::ReinitRequest{arguments.reinit_layers, model::ReinitScope::layer, seed};
+  return model::ReinitRequest{arguments.reinit_query_key, model::ReinitScope::query_key, seed};
+}
 
 void run_finetune(const FinetuneArguments& arguments) {
   arguments.data.validate();
@@ -36,6 +50,7 @@ void run_finetune(const FinetuneArguments& arguments) {
   train::TrainOptions options = arguments.training.resolve(
       from_scratch ? scratch_training_defaults() : mase_finetune_defaults(), arguments.data.seed);
   if (arguments.eval_batch_size < 1) throw Error("--eval-batch-size must be at least 1");
+  auto reinit = reinit_request(arguments, options.seed);
 
   model::BertForSequenceClassification model{nullptr};
   fs::path tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
@@ -47,6 +62,12 @@ void run_finetune(const FinetuneArguments& arguments) {
     auto loaded = model::load_classifier(arguments.from, options.seed);
     model = loaded.model;
     std::cerr << "model: " << arguments.from << (loaded.initialised.empty() ? "" : " (pooler/classifier newly initialised)") << "\n";
+  }
+  std::vector<std::string> reinitialised;
+  if (reinit) {
+    reinitialised = model::reinitialize_top_layers(model, *reinit);
+    std::cerr << "model: re-initialised " << reinitialised.size() << " tensors of the top " << reinit->top_layers
+              << (reinit->scope == model::ReinitScope::layer ? " layer(s)" : " layer(s)' attention query/key") << "\n";
   }
   if (model->config().max_position_embeddings < arguments.data.max_length) {
     // Longer inputs would index past the position embeddings deep inside the model.
@@ -81,6 +102,7 @@ void run_finetune(const FinetuneArguments& arguments) {
 
   nlohmann::json state = {{"finetune", {{"options", experiments::to_json(options)},
                                         {"from", from_scratch ? "random initialisation" : arguments.from},
+                                        {"reinitialised", reinitialised},
                                         {"train_examples", train_set.size()},
                                         {"history", history}}}};
   model::save_checkpoint(arguments.out, model::classifier_checkpoint(model, state), tokenizer_dir);
@@ -102,6 +124,11 @@ void register_finetune_command(CLI::App& app) {
   command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
   command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
   arguments->training.add_to(*command, mase_finetune_defaults());
+  command->add_option("--reinit-query-key", arguments->reinit_query_key,
+                      "re-initialise the attention query and key of the top N encoder layers of --from "
+                      "(restores uniform [CLS] attention after masked-LM pretraining)");
+  command->add_option("--reinit-layers", arguments->reinit_layers,
+                      "re-initialise the top N encoder layers of --from entirely");
   command->add_flag("--no-eval", arguments->skip_eval, "do not evaluate on the test split after each epoch");
   command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
   command->callback([arguments] { run_finetune(*arguments); });

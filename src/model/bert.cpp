@@ -306,8 +306,12 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& in
 }
 
 void initialize_bert_weights(torch::nn::Module& module, const BertConfig& config, uint64_t seed) {
-  torch::NoGradGuard no_grad;
   auto generator = at::detail::createCPUGenerator(seed);
+  initialize_bert_weights(module, config, generator);
+}
+
+void initialize_bert_weights(torch::nn::Module& module, const BertConfig& config, at::Generator& generator) {
+  torch::NoGradGuard no_grad;
   for (auto& item : module.named_modules()) {
     auto& child = *item.value();
     if (auto* linear = dynamic_cast<LinearImpl*>(&child)) {

@@ -240,5 +240,6 @@ TORCH_MODULE(BertForSequenceClassification);
 // BERT's initialisation: normal(0, initializer_range) for Linear and
 // Embedding weights, zero biases, LayerNorm 1/0, the padding row zeroed.
 void initialize_bert_weights(torch::nn::Module& module, const BertConfig& config, uint64_t seed);
+void initialize_bert_weights(torch::nn::Module& module, const BertConfig& config, at::Generator& generator);
 
 }  // namespace whittle::model

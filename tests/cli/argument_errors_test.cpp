@@ -88,6 +88,13 @@ TEST(CliArguments, MaxLengthBeyondPositionEmbeddingsIsRefused) {
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
+TEST(CliArguments, ReinitWithoutCheckpointIsRefused) {
+  TempDir dir;
+  expect_one_line_error(run_tiny_finetune(dir, {"--max-length", "64", "--reinit-query-key", "1"}),
+                        {"--reinit-query-key", "--from"});
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
+
 TEST(CliArguments, EvalZeroBatchSizeIsRefused) {
   TempDir dir;
   expect_one_line_error(run_whittle({"eval", "--from", (dir / "missing").string(), "--batch-size", "0"}, dir),

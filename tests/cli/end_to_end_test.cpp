@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint_fixture.h"
 #include "cli/cli_runner.h"
 
 namespace whittle::cli_testing {
@@ -82,6 +83,33 @@ TEST(CliEndToEnd, FinetuneThenEvalThenTokenize) {
                   {.stdin_text = "{\"text\": \"hello world\"}\n{\"text\": \"Hello   WORLD\"}\n"});
   expect_success(tokenize);
   EXPECT_EQ(tokenize.out, "{\"ids\":[101,7592,2088,102]}\n{\"ids\":[101,7592,2088,102]}\n");
+}
+
+// The fine-tune of a pretrained encoder (the fixture config has one layer)
+// with its top attention drawn anew:
+// the checkpoint records which tensors were replaced, and a request beyond the
+// model's depth is refused before any training.
+TEST(CliEndToEnd, FinetuneFromCheckpointReinitialisesTopQueryKey) {
+  TempDir dir;
+  const fs::path pretrained = dir / "pretrained";
+  write_tiny_checkpoint(pretrained);
+  auto finetune_from = [&](const std::string& flag, const std::string& layers, const fs::path& out) {
+    return run_whittle({"finetune", "--from", pretrained.string(), "--data", imdb_fixture().string(), "--epochs",
+                        "1", "--max-length", "64", "--no-eval", "--cache-dir", (dir / "cache").string(), flag, layers,
+                        "--out", out.string()},
+                       dir, {.timeout = std::chrono::seconds(60)});
+  };
+  const fs::path out = dir / "reinitialised";
+  expect_success(finetune_from("--reinit-query-key", "1", out));
+  const json replaced = json::parse(read_text(out / "whittle.json")).at("finetune").at("reinitialised");
+  const json expected = {"bert.encoder.layer.0.attention.self.query.weight",
+                         "bert.encoder.layer.0.attention.self.query.bias",
+                         "bert.encoder.layer.0.attention.self.key.weight",
+                         "bert.encoder.layer.0.attention.self.key.bias"};
+  EXPECT_EQ(replaced, expected);
+
+  expect_one_line_error(finetune_from("--reinit-layers", "3", dir / "too-deep"), {"top 3 layers", "has 1 encoder layer"});
+  EXPECT_FALSE(fs::exists(dir / "too-deep"));
 }
 
 }  // namespace
