@@ -102,7 +102,7 @@ LabDataConfig read_data(const ConfigTable& table, const fs::path& base_dir) {
 }
 
 LabBaseConfig read_base(const ConfigTable& table, const fs::path& base_dir, uint64_t seed) {
-  table.allow_only({"model", "config", "finetune", "training"});
+  table.allow_only({"model", "config", "finetune", "reinit_query_key", "training"});
   LabBaseConfig base;
   base.model = resolve_path(table.string("model", ""), base_dir);
   base.config = resolve_path(table.string("config", ""), base_dir);
@@ -112,6 +112,11 @@ LabBaseConfig read_base(const ConfigTable& table, const fs::path& base_dir, uint
   }
   if (!base.model.empty() && !base.config.empty()) {
     throw table.error("config", "is for a random initialisation; base.model names a checkpoint already");
+  }
+  base.reinit_query_key = table.integer("reinit_query_key", 0);
+  if (base.reinit_query_key < 0) throw table.error("reinit_query_key", "must be 0 or more");
+  if (base.reinit_query_key > 0 && (base.model.empty() || !base.finetune)) {
+    throw table.error("reinit_query_key", "needs a checkpoint in base.model and base.finetune = true");
   }
   base.finetune_options = read_training(table.table("training"), train::hugging_face_trainer_defaults(), seed);
   return base;

@@ -18,6 +18,9 @@ struct LabBaseConfig {
   std::filesystem::path model;   // empty: random initialisation
   std::filesystem::path config;  // config.json for the random initialisation
   bool finetune = false;
+  // Top encoder layers whose attention query/key are drawn anew before the
+  // fine-tune (model/reinitialize.h); needs a checkpoint and finetune.
+  int64_t reinit_query_key = 0;
   train::TrainOptions finetune_options;
 };
 

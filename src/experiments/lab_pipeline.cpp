@@ -13,6 +13,7 @@
 #include "experiments/train_with_evaluation.h"
 #include "model/bert_config.h"
 #include "model/classifier_io.h"
+#include "model/reinitialize.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -64,6 +65,11 @@ json base_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths
     model = load_compressed(config.base.model, config.base.finetune_options.seed).model;
     notes["lab_base"]["from"] = config.base.model.string();
     log << "base: fine-tuning " << config.base.model.string() << "\n";
+    if (config.base.reinit_query_key > 0) {
+      notes["lab_base"]["reinitialised"] = model::reinitialize_top_layers(
+          model, {config.base.reinit_query_key, model::ReinitScope::query_key, config.base.finetune_options.seed});
+      log << "base: attention query/key of the top " << config.base.reinit_query_key << " layer(s) drawn anew\n";
+    }
   }
   auto outcome = train_with_evaluation(model, inputs.train_set, inputs.test_set, config.base.finetune_options,
                                        eval_options(config), log);

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint_fixture.h"
 #include "cli/cli_runner.h"
 
 namespace whittle::cli_testing {
@@ -73,6 +74,23 @@ TEST(LabCommand, RunsEveryStageThenSkipsThemOnResume) {
   }
   json again = json::parse(read_text(dir / "run" / "stages.json"));
   EXPECT_EQ(again.at("lora"), stages.at("lora"));
+}
+
+TEST(LabCommand, BaseFromACheckpointCanRedrawItsTopAttention) {
+  TempDir dir;
+  write_tiny_checkpoint(dir / "pretrained");
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(120)};
+  RunResult run = run_whittle(lab_arguments(dir, {"--profile", "smaller", "--set",
+                                                  "base.model=\"" + (dir / "pretrained").string() + "\"", "--set",
+                                                  "base.config=\"\"", "--set", "base.finetune=true", "--set",
+                                                  "base.reinit_query_key=1"}),
+                              dir, generous);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  json base = json::parse(read_text(dir / "run" / "base" / "model" / "whittle.json")).at("lab_base");
+  EXPECT_EQ(base.at("from").get<std::string>(), (dir / "pretrained").string());
+  EXPECT_EQ(base.at("reinitialised").size(), 4u) << base.dump();
+  EXPECT_TRUE(contains(read_text(dir / "run" / "lab.log"), "query/key of the top 1 layer(s) drawn anew"));
 }
 
 // Runs the smaller tiny lab, then resumes it as if it had been killed during

@@ -75,6 +75,17 @@ TEST(LabConfig, MistakesNameTheFileAndKey) {
             std::string::npos);
   EXPECT_NE(message([] { parse("", {"data.source_required=true", "data.source=\"\""}); }).find("--data"),
             std::string::npos);
+  // Re-initialising attention only makes sense for a checkpoint that is fine-tuned.
+  EXPECT_NE(message([] { parse("", {"base.reinit_query_key=1"}); }).find("base.reinit_query_key needs"),
+            std::string::npos);
+  EXPECT_NE(message([] { parse("", {"base.finetune=true", "base.reinit_query_key=-1"}); })
+                .find("base.reinit_query_key must be 0 or more"),
+            std::string::npos);
+}
+
+TEST(LabConfig, ReadsTheBaseReinitialisation) {
+  EXPECT_EQ(parse().base.reinit_query_key, 0);
+  EXPECT_EQ(parse("", {"base.finetune=true", "base.reinit_query_key=1"}).base.reinit_query_key, 1);
 }
 
 }  // namespace
