@@ -31,6 +31,9 @@ struct SweepData {
   data::TokenizedDataset load(data::Split split, const text::Tokenizer& tokenizer) const {
     return load_split(source, split, split == data::Split::train ? train_limit : test_limit, tokenizer);
   }
+  experiments::SweepSetup setup(const std::string& from, const std::string& out, int64_t length_multiple) const {
+    return {from, out, {eval_batch_size, length_multiple}, describe(), workers};
+  }
 };
 
 struct QuantSweepArguments {
@@ -45,30 +48,22 @@ struct QuantSweepArguments {
 
 void run_quant_sweep(const QuantSweepArguments& arguments) {
   arguments.data.source.validate();
-  experiments::QuantSweepOptions options;
-  options.base_model = arguments.from;
-  options.out_dir = arguments.out;
+  auto qat = arguments.qat.resolve(mase_finetune_defaults(), arguments.data.source.seed);
+  experiments::QuantSweepOptions options{arguments.data.setup(arguments.from, arguments.out, qat.length_multiple)};
   options.widths = arguments.widths;
   options.frac_width = arguments.frac_width;
   options.run_qat = !arguments.skip_qat;
-  options.qat = arguments.qat.resolve(mase_finetune_defaults(), arguments.data.source.seed);
-  options.eval = {arguments.data.eval_batch_size, options.qat.length_multiple};
+  options.qat = qat;
   options.tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
-  options.data_description = arguments.data.describe();
-  options.workers = arguments.data.workers;
 
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
   auto test_set = arguments.data.load(data::Split::test, tokenizer);
   data::TokenizedDataset train_set;
   if (options.run_qat) train_set = arguments.data.load(data::Split::train, tokenizer);
   auto summary = experiments::run_quant_sweep(options, train_set, test_set, std::cerr);
-  std::cout << nlohmann::json({{"baseline_accuracy", summary.baseline_accuracy},
-                               {"best_qat_width", summary.best_qat_width},
-                               {"best_qat_accuracy", summary.best_qat_accuracy},
-                               {"best_qat_model", summary.best_qat_model.string()},
-                               {"results", (options.out_dir / "results.json").string()}})
-                   .dump()
-            << std::endl;
+  nlohmann::json printed = experiments::to_json(summary);
+  printed["results"] = (options.out_dir / "results.json").string();
+  std::cout << printed.dump() << std::endl;
 }
 
 void register_quant_sweep(CLI::App& sweep) {
@@ -97,16 +92,12 @@ struct PruneSweepArguments {
 
 void run_prune_sweep(const PruneSweepArguments& arguments) {
   arguments.data.source.validate();
-  experiments::PruneSweepOptions options;
-  options.base_model = arguments.from;
-  options.out_dir = arguments.out;
+  auto finetune = arguments.finetune.resolve(mase_finetune_defaults(), arguments.data.source.seed);
+  experiments::PruneSweepOptions options{arguments.data.setup(arguments.from, arguments.out, finetune.length_multiple)};
   options.sparsities = arguments.sparsities;
   options.methods = arguments.methods;
   options.prune_activations = !arguments.weights_only;
-  options.finetune = arguments.finetune.resolve(mase_finetune_defaults(), arguments.data.source.seed);
-  options.eval = {arguments.data.eval_batch_size, options.finetune.length_multiple};
-  options.data_description = arguments.data.describe();
-  options.workers = arguments.data.workers;
+  options.finetune = finetune;
   text::Tokenizer tokenizer = text::Tokenizer::load(resolve_tokenizer_dir(arguments.data.source, arguments.from));
   auto test_set = arguments.data.load(data::Split::test, tokenizer);
   auto train_set = arguments.data.load(data::Split::train, tokenizer);

@@ -79,26 +79,22 @@ json base_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths
   return {{"model", paths.base_model().string()}, {"accuracy", outcome.best_accuracy}, {"epochs", outcome.epochs}};
 }
 
+SweepSetup sweep_setup(const LabConfig& config, const LabInputs& inputs, const fs::path& base_model,
+                       const fs::path& out_dir) {
+  return {base_model, out_dir, eval_options(config), inputs.data_description, inputs.sweep_workers};
+}
+
 json lora_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
   LoraTrainingRequest request{paths.base_model(), config.lora.adapter, "lora", config.lora.training, eval_options(config)};
   return train_lora_and_fuse(request, inputs.train_set, inputs.test_set, paths.lora_model(), inputs.tokenizer_dir, log);
 }
 
 json quantize_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
-  QuantSweepOptions options;
-  options.base_model = paths.lora_model();
-  options.out_dir = paths.quantize_dir();
+  QuantSweepOptions options{sweep_setup(config, inputs, paths.lora_model(), paths.quantize_dir())};
   options.tokenizer_dir = inputs.tokenizer_dir;
   options.widths = config.quant_widths;
   options.qat = config.qat;
-  options.eval = eval_options(config);
-  options.data_description = inputs.data_description;
-  options.workers = inputs.sweep_workers;
-  auto summary = run_quant_sweep(options, inputs.train_set, inputs.test_set, log);
-  return {{"baseline_accuracy", summary.baseline_accuracy},
-          {"best_qat_width", summary.best_qat_width},
-          {"best_qat_accuracy", summary.best_qat_accuracy},
-          {"best_qat_model", summary.best_qat_model.string()}};
+  return to_json(run_quant_sweep(options, inputs.train_set, inputs.test_set, log));
 }
 
 json prune_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
@@ -106,16 +102,11 @@ json prune_stage(const LabConfig& config, const LabInputs& inputs, const LabPath
     throw Error("the pruning stage starts from the best QAT model, " + paths.best_qat_model().string() +
                 ", which is missing: rerun the quantize stage (delete its entry in stages.json)");
   }
-  PruneSweepOptions options;
-  options.base_model = paths.best_qat_model();
-  options.out_dir = paths.prune_dir();
+  PruneSweepOptions options{sweep_setup(config, inputs, paths.best_qat_model(), paths.prune_dir())};
   options.sparsities = config.sparsities;
   options.methods = config.prune_methods;
   options.prune_activations = config.prune_activations;
   options.finetune = config.prune_finetune;
-  options.eval = eval_options(config);
-  options.data_description = inputs.data_description;
-  options.workers = inputs.sweep_workers;
   run_prune_sweep(options, inputs.train_set, inputs.test_set, log);
   return {{"results", (paths.prune_dir() / "results.json").string()}};
 }

@@ -2,24 +2,24 @@
 #include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/tokenized.h"
+#include "experiments/sweep_setup.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
 namespace whittle::experiments {
 
-struct PruneSweepOptions {
-  std::filesystem::path base_model;  // the best QAT model of the quantization sweep
-  std::filesystem::path out_dir;     // results.json, results.csv, figures
+// base_model is the best QAT model of the quantization sweep.
+struct PruneSweepOptions : SweepSetup {
+  PruneSweepOptions() = default;
+  explicit PruneSweepOptions(SweepSetup setup) : SweepSetup(std::move(setup)) {}
   std::vector<double> sparsities = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
   std::vector<std::string> methods = {"random", "l1-norm"};
   bool prune_activations = true;     // as Mase's lab: the same settings for weights and inputs
   train::TrainOptions finetune;      // Mase's defaults: AdamW 5e-5, batch 8, 1 epoch
-  train::EvalOptions eval;
-  nlohmann::json data_description;
-  int workers = 1;                      // points run at a time (see PointRunnerOptions)
 };
 
 // For each method and sparsity: prune every Linear (local scope), evaluate,

@@ -73,6 +73,13 @@ void copy_directory(const fs::path& from, const fs::path& to) {
 
 std::vector<int64_t> default_quant_widths() { return {4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32}; }
 
+nlohmann::json to_json(const QuantSweepSummary& summary) {
+  return {{"baseline_accuracy", summary.baseline_accuracy},
+          {"best_qat_width", summary.best_qat_width},
+          {"best_qat_accuracy", summary.best_qat_accuracy},
+          {"best_qat_model", summary.best_qat_model.string()}};
+}
+
 QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::TokenizedDataset& train_set,
                                   const data::TokenizedDataset& test_set, std::ostream& log) {
   if (options.widths.empty()) throw Error("the quantization sweep has no widths");

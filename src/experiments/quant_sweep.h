@@ -3,9 +3,11 @@
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "data/tokenized.h"
+#include "experiments/sweep_setup.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
@@ -14,17 +16,15 @@ namespace whittle::experiments {
 // Every even width up to 16, where accuracy changes, then 20 to 32.
 std::vector<int64_t> default_quant_widths();
 
-struct QuantSweepOptions {
-  std::filesystem::path base_model;     // checkpoint the sweep starts from
-  std::filesystem::path out_dir;        // results.json, results.csv, figures, models/
+// out_dir also gets models/ (each QAT model and best-qat).
+struct QuantSweepOptions : SweepSetup {
+  QuantSweepOptions() = default;
+  explicit QuantSweepOptions(SweepSetup setup) : SweepSetup(std::move(setup)) {}
   std::filesystem::path tokenizer_dir;  // copied into saved models
   std::vector<int64_t> widths = default_quant_widths();
   std::optional<int64_t> frac_width;    // default: width / 2
   bool run_qat = true;
   train::TrainOptions qat;              // Mase's defaults: AdamW 5e-5, batch 8, 1 epoch
-  train::EvalOptions eval;
-  nlohmann::json data_description;      // part of the result signature
-  int workers = 1;                      // points run at a time (see PointRunnerOptions)
 };
 
 struct QuantSweepSummary {
@@ -33,6 +33,7 @@ struct QuantSweepSummary {
   double best_qat_accuracy = 0.0;
   std::filesystem::path best_qat_model;  // out_dir/models/best-qat
 };
+nlohmann::json to_json(const QuantSweepSummary& summary);
 
 // For each width: PTQ (quantize every Linear, evaluate), then QAT (fine-tune
 // with quantization in the loop, evaluate after each epoch). Results are
