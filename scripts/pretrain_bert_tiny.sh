@@ -33,4 +33,4 @@ cp "$run"/config.json "$run"/model.safetensors "$run"/whittle.json "$run"/vocab.
 for f in tokenizer.json tokenizer_config.json special_tokens_map.json; do
   if [ -f "$run/$f" ]; then cp "$run/$f" models/bert-tiny-imdb-mlm/; fi
 done
-echo "base model: models/bert-tiny-imdb-mlm"
+echo "pretrained encoder: models/bert-tiny-imdb-mlm (scripts/build_lab_base.sh turns it into the lab's base classifier)"
