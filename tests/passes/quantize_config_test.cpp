@@ -56,7 +56,6 @@ TEST(QuantizeConfig, ByNameTakesModulePathsAndMaseNodeNames) {
             (IntegerQuantization{{4, 2}, {4, 3}, {4, 2}}));
   EXPECT_EQ(quantization_for_layer(config, "bert.encoder.layer.1.attention.self.query"), fallback);
   EXPECT_EQ(quantization_for_layer(config, "classifier"), std::nullopt);
-  // Omitted frac widths are width / 2, rounded down.
   EXPECT_EQ(quantization_for_layer(config, "bert.pooler.dense"), (IntegerQuantization{{7, 3}, {12, 6}, {16, 8}}));
 }
 
@@ -69,6 +68,31 @@ TEST(QuantizeConfig, ByRegexMatchesWholeNames) {
   EXPECT_EQ(quantization_for_layer(config, "bert.pooler.dense"), uniform(16, 8));
   // A partial match is no match: "classifier" is not "...dense".
   EXPECT_EQ(quantization_for_layer(config, "classifier"), uniform(16, 8));
+}
+
+// Mase's regex_name matches fx node names, the module path with dots
+// replaced by underscores; whittle takes a pattern written either way.
+TEST(QuantizeConfig, ByRegexAlsoMatchesMaseNodeNames) {
+  json document = {{"by", "regex_name"},
+                   {"default", integer_section(16, 8)},
+                   {"bert_encoder_layer_[0-9]+_attention_self_(query|key)", integer_section(4, 2)}};
+  QuantizeConfig config = parse_quantize_config(document, "mase.json");
+  EXPECT_EQ(quantization_for_layer(config, "bert.encoder.layer.1.attention.self.key"), uniform(4, 2));
+  EXPECT_EQ(quantization_for_layer(config, "bert.encoder.layer.1.attention.self.value"), uniform(16, 8));
+}
+
+// Mase's quantize pass reads every frac width; the error says what the lab uses.
+TEST(QuantizeConfig, AMissingFracWidthIsAnErrorAsInMase) {
+  json document = {{"by", "type"}, {"default", integer_section(8, 4)}};
+  document["default"]["config"].erase("weight_frac_width");
+  try {
+    parse_quantize_config(document, "my/config.json");
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    std::string message = error.what();
+    EXPECT_NE(message.find("default.config.weight_frac_width is missing"), std::string::npos) << message;
+    EXPECT_NE(message.find("weight_frac_width = 4"), std::string::npos) << message;
+  }
 }
 
 TEST(QuantizeConfig, RejectsALayerThatTwoPatternsSelect) {

@@ -117,8 +117,9 @@ TEST(QuantizePass, LeavesNaLayersFloatAndRemovesTheirOldQuantization) {
   auto model = model::new_classifier(tiny_config(), 5);
   quantize_pass(model, uniform_quantize_config(8));
   json document = {{"by", "name"},
-                   {"default", {{"config", {{"name", "integer"}, {"data_in_width", 6}, {"weight_width", 6},
-                                            {"bias_width", 6}}}}},
+                   {"default", {{"config", {{"name", "integer"}, {"data_in_width", 6}, {"data_in_frac_width", 3},
+                                            {"weight_width", 6}, {"weight_frac_width", 3}, {"bias_width", 6},
+                                            {"bias_frac_width", 3}}}}},
                    {"classifier", {{"config", {{"name", "NA"}}}}},
                    {"bert_pooler_dense", {{"config", {{"name", "NA"}}}}}};
   QuantizeReport report = quantize_pass(model, parse_quantize_config(document, "test"));
@@ -156,10 +157,12 @@ TEST(QuantizePass, ReappliesFromTheStoredJson) {
   auto copy = model::new_classifier(tiny_config(), 7);
   Batch batch = test_support::random_ids_batch(11);
   json regex = {{"by", "regex_name"},
-                {"default", {{"config", {{"name", "integer"}, {"data_in_width", 8}, {"weight_width", 8},
-                                         {"bias_width", 8}}}}},
-                {".*intermediate.*", {{"config", {{"name", "integer"}, {"data_in_width", 5}, {"weight_width", 7},
-                                                  {"bias_width", 9}}}}}};
+                {"default", {{"config", {{"name", "integer"}, {"data_in_width", 8}, {"data_in_frac_width", 4},
+                                         {"weight_width", 8}, {"weight_frac_width", 4}, {"bias_width", 8},
+                                         {"bias_frac_width", 4}}}}},
+                {".*intermediate.*", {{"config", {{"name", "integer"}, {"data_in_width", 5}, {"data_in_frac_width", 2},
+                                                  {"weight_width", 7}, {"weight_frac_width", 3}, {"bias_width", 9},
+                                                  {"bias_frac_width", 4}}}}}};
   QuantizeConfig config = parse_quantize_config(regex, "test");
   quantize_pass(model, config);
   json stored = json::parse(to_json(config).dump());  // as written to and read from whittle.json

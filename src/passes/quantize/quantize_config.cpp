@@ -62,10 +62,13 @@ FixedPointFormat read_format(const json& config, const ConfigLocation& at, const
   if (!config.contains(width_key)) throw at.error(section_path + width_key, "is missing");
   FixedPointFormat format;
   format.width = read_integer(config.at(width_key), at, section_path + width_key, 1, 32);
-  format.frac_width = format.width / 2;  // Mase's integer quantizer default
-  if (config.contains(frac_key)) {
-    format.frac_width = read_integer(config.at(frac_key), at, section_path + frac_key, -126, 127);
+  // Mase's quantize pass reads every frac width (a missing one is a KeyError
+  // there), so a config that runs in whittle also runs in Mase.
+  if (!config.contains(frac_key)) {
+    throw at.error(section_path + frac_key, "is missing (the lab uses width / 2: " + frac_key + " = " +
+                                                std::to_string(format.width / 2) + ")");
   }
+  format.frac_width = read_integer(config.at(frac_key), at, section_path + frac_key, -126, 127);
   return format;
 }
 
@@ -207,8 +210,10 @@ bool section_selects_layer(const QuantizeConfig& config, const std::string& sect
       return false;
     case QuantizeSelection::name:
       return section == layer_name || section == underscored(layer_name);
-    case QuantizeSelection::regex_name:
-      return std::regex_match(layer_name, std::regex(section, std::regex::ECMAScript));
+    case QuantizeSelection::regex_name: {
+      std::regex pattern(section, std::regex::ECMAScript);
+      return std::regex_match(layer_name, pattern) || std::regex_match(underscored(layer_name), pattern);
+    }
   }
   return false;
 }

@@ -29,9 +29,10 @@ struct IntegerQuantization {
 //               or as Mase's fx node name, dots replaced by underscores
 //               ("bert_encoder_layer_0_attention_self_query").
 //   regex_name  a section is an ECMAScript regular expression that must match
-//               the whole module path, as Mase's re.fullmatch; a layer that
-//               two patterns match is an error (Mase would take the first in
-//               file order, which TOML tables do not keep).
+//               the whole name, the module path or Mase's node name (the
+//               one Mase's re.fullmatch sees, dots replaced by underscores);
+//               a layer that two patterns match is an error (Mase would
+//               take the first in file order, which TOML tables do not keep).
 // Layers no section selects get the default section.
 enum class QuantizeSelection { type, name, regex_name };
 
@@ -50,8 +51,8 @@ struct QuantizeConfig {
 //   [default.config]
 //   name = "integer"                # or "NA": leave unquantized
 //   data_in_width = 8
-//   data_in_frac_width = 4          # a missing frac width is width / 2, as
-//   weight_width = 8                # Mase's integer quantizer defaults it
+//   data_in_frac_width = 4          # every frac width is required, as in
+//   weight_width = 8                # Mase's quantize pass
 //   weight_frac_width = 4
 //   bias_width = 8
 //   bias_frac_width = 4
