@@ -25,6 +25,8 @@ void TrainFlags::add_to(CLI::App& command, const train::TrainOptions& defaults, 
                      "fraction of steps for linear warm-up (default " + show(defaults.warmup_ratio) + ")");
   command.add_option("--" + prefix + "max-grad-norm", max_grad_norm,
                      "gradient clipping norm, 0 disables (default " + show(defaults.max_grad_norm) + ")");
+  command.add_flag("--" + prefix + "freeze-embeddings", freeze_embeddings,
+                   "train without the embeddings, as Mase's tutorials do after LoRA");
 }
 
 train::TrainOptions TrainFlags::resolve(train::TrainOptions defaults, uint64_t seed) const {
@@ -34,6 +36,7 @@ train::TrainOptions TrainFlags::resolve(train::TrainOptions defaults, uint64_t s
   defaults.weight_decay = weight_decay.value_or(defaults.weight_decay);
   defaults.warmup_ratio = warmup_ratio.value_or(defaults.warmup_ratio);
   defaults.max_grad_norm = max_grad_norm.value_or(defaults.max_grad_norm);
+  defaults.freeze_embeddings = freeze_embeddings || defaults.freeze_embeddings;
   defaults.seed = seed;
   defaults.validate();
   return defaults;

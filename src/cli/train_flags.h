@@ -14,6 +14,7 @@ namespace whittle::cli {
 struct TrainFlags {
   std::optional<int64_t> epochs, batch_size;
   std::optional<double> learning_rate, weight_decay, warmup_ratio, max_grad_norm;
+  bool freeze_embeddings = false;
 
   // `prefix` distinguishes flag families ("" → --epochs, "qat-" → --qat-epochs).
   void add_to(CLI::App& command, const train::TrainOptions& defaults, const std::string& prefix = "");

@@ -12,6 +12,27 @@
 namespace whittle::train {
 namespace {
 
+// Keeps the embeddings out of training for as long as it lives, and gives
+// them back the gradient flags they had.
+class FrozenEmbeddings {
+ public:
+  FrozenEmbeddings(model::BertForSequenceClassification& model, bool freeze) {
+    if (!freeze) return;
+    for (auto& parameter : model->bert->embeddings->parameters()) {
+      frozen_.emplace_back(parameter, parameter.requires_grad());
+      parameter.set_requires_grad(false);
+    }
+  }
+  ~FrozenEmbeddings() {
+    for (auto& [parameter, requires_grad] : frozen_) parameter.set_requires_grad(requires_grad);
+  }
+  FrozenEmbeddings(const FrozenEmbeddings&) = delete;
+  FrozenEmbeddings& operator=(const FrozenEmbeddings&) = delete;
+
+ private:
+  std::vector<std::pair<torch::Tensor, bool>> frozen_;
+};
+
 std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
   std::vector<torch::Tensor> parameters;
   for (auto& parameter : model.parameters()) {
@@ -62,6 +83,7 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
   batching.seed = options.seed;
   batching.length_multiple = options.length_multiple;
 
+  FrozenEmbeddings frozen(model, options.freeze_embeddings);
   auto optimizer = make_adamw(*model, options.learning_rate, options.weight_decay);
   std::vector<torch::Tensor> parameters = trainable_parameters(*model);
   int64_t steps_per_epoch = (train_set.size() + options.batch_size - 1) / options.batch_size;

@@ -18,6 +18,9 @@ struct TrainOptions {
   double max_grad_norm = 1.0;  // 0 disables clipping
   uint64_t seed = 0;
   int64_t length_multiple = 32;
+  // The embeddings (word, position, token type and their LayerNorm) get no
+  // gradient, as in Mase's tutorials from the LoRA tutorial on.
+  bool freeze_embeddings = false;
 
   // Throws whittle::Error naming the first invalid option.
   void validate() const;
@@ -30,9 +33,9 @@ struct EpochReport {
   double tokens_per_second = 0.0;  // real (unpadded) tokens
 };
 
-// Hugging Face Trainer's defaults, which Mase's lab uses for QAT, for
-// fine-tuning after pruning and for LoRA: AdamW 5e-5, batch 8, no decay or
-// warm-up, 1 epoch.
+// Hugging Face Trainer's defaults, which Mase's tutorials use for LoRA, QAT
+// and fine-tuning after pruning: AdamW 5e-5, batch 8, no decay or warm-up,
+// 1 epoch (tutorial 4 sets 5 epochs after pruning: configs/lab1.toml).
 TrainOptions hugging_face_trainer_defaults();
 
 // Training BERT-Tiny from a random initialisation needs a larger rate with

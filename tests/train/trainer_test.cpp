@@ -32,6 +32,29 @@ TEST(Trainer, CallsBackAfterEachEpoch) {
   EXPECT_EQ(epochs, (std::vector<int64_t>{1, 2}));
 }
 
+// As in Mase's tutorials after LoRA: the embeddings stay as they were while
+// the rest trains, and afterwards they are trainable again as before.
+TEST(Trainer, FrozenEmbeddingsStayUnchangedWhileTheRestTrains) {
+  auto model = model::new_classifier(test_support::tiny_task_config(), 0);
+  torch::Tensor words = model->bert->embeddings->word_embeddings->weight.clone();
+  torch::Tensor norm = model->bert->embeddings->layer_norm->weight.clone();
+  torch::Tensor query = model->bert->encoder->layers[0]->attention->self->query->weight.clone();
+  TrainOptions options;
+  options.epochs = 1;
+  options.learning_rate = 1e-3;
+  options.freeze_embeddings = true;
+  std::ostringstream log;
+  train_classifier(model, test_support::contains_seven_task(32, 3), options, nullptr, log);
+  EXPECT_TRUE(torch::equal(model->bert->embeddings->word_embeddings->weight, words));
+  EXPECT_TRUE(torch::equal(model->bert->embeddings->layer_norm->weight, norm));
+  EXPECT_FALSE(torch::equal(model->bert->encoder->layers[0]->attention->self->query->weight, query));
+  for (auto& parameter : model->parameters()) EXPECT_TRUE(parameter.requires_grad());
+
+  options.freeze_embeddings = false;
+  train_classifier(model, test_support::contains_seven_task(32, 3), options, nullptr, log);
+  EXPECT_FALSE(torch::equal(model->bert->embeddings->word_embeddings->weight, words));
+}
+
 TEST(Trainer, RejectsInvalidOptions) {
   auto expect_error = [](TrainOptions options, const std::string& fragment) {
     try {
