@@ -58,13 +58,15 @@ json select_profile(json& document, const std::string& profile, const std::strin
 }
 
 train::TrainOptions read_training(const ConfigTable& table, train::TrainOptions options, uint64_t seed) {
-  table.allow_only({"epochs", "batch_size", "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm"});
+  table.allow_only(
+      {"epochs", "batch_size", "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm", "freeze_embeddings"});
   options.epochs = table.integer("epochs", options.epochs);
   options.batch_size = table.integer("batch_size", options.batch_size);
   options.learning_rate = table.number("learning_rate", options.learning_rate);
   options.weight_decay = table.number("weight_decay", options.weight_decay);
   options.warmup_ratio = table.number("warmup_ratio", options.warmup_ratio);
   options.max_grad_norm = table.number("max_grad_norm", options.max_grad_norm);
+  options.freeze_embeddings = table.boolean("freeze_embeddings", options.freeze_embeddings);
   options.seed = seed;
   try {
     options.validate();

@@ -10,6 +10,7 @@
 #include "passes/quantize/quantize_config.h"
 #include "passes/quantize/quantize_pass.h"
 #include "report/lab_report.h"
+#include "report/mase_references.h"
 #include "report/sweep_results.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -117,6 +118,30 @@ std::vector<report::StageTiming> stage_timings(const json& stages, const fs::pat
   return timings;
 }
 
+report::StageProtocol stage_protocol(const std::string& stage, const train::TrainOptions& options,
+                                     const std::string& evaluation) {
+  return {stage,
+          options.epochs,
+          options.batch_size,
+          options.learning_rate,
+          options.weight_decay,
+          options.warmup_ratio,
+          options.max_grad_norm,
+          options.freeze_embeddings,
+          evaluation};
+}
+
+std::vector<report::StageProtocol> stage_protocols(const LabConfig& config) {
+  const std::string each_epoch = "after every epoch; the best epoch's model is kept";
+  std::vector<report::StageProtocol> stages;
+  if (config.base.finetune) stages.push_back(stage_protocol("base fine-tune", config.base.finetune_options, each_epoch));
+  if (config.lora.enabled) stages.push_back(stage_protocol("LoRA", config.lora.training, each_epoch));
+  stages.push_back(stage_protocol("QAT, each width", config.qat, each_epoch));
+  stages.push_back(stage_protocol("pruning fine-tune, each point", config.prune_finetune,
+                                  "right after pruning and after every epoch"));
+  return stages;
+}
+
 std::string describe_base(const LabConfig& config) {
   if (config.base.model.empty()) return "BERT (" + config.base.config.string() + ") trained from a random initialisation";
   return config.base.model.string() + (config.base.finetune ? ", fine-tuned on the labelled data" : "");
@@ -150,7 +175,8 @@ json write_lab_report(const LabConfig& config, const fs::path& run_dir, const js
     lab.pruning = prune_rows(run_dir / "prune").rows;
     lab.figures.push_back({"Accuracy against sparsity", "prune/pruning"});
   }
-  lab.reference = report::mase_bert_tiny_reference();
+  lab.references = report::mase_references();
+  lab.protocol = stage_protocols(config);
   lab.configs.push_back({"lab config (after profile and overrides)", "json", config.resolved.dump(2)});
   lab.stages = stage_timings(stages, run_dir);
   lab.machine = report::describe_machine();
@@ -159,8 +185,8 @@ json write_lab_report(const LabConfig& config, const fs::path& run_dir, const js
     lab.figures.back().base = "size";
   }
   lab.notes.push_back(
-      "Mase's published numbers start from Google's pretrained BERT-Tiny, whose weights cannot be obtained here; "
-      "whittle's base model is stated above.");
+      "The published numbers start from the pretrained prajjwal1/bert-tiny, whose weights cannot be obtained here; "
+      "whittle's base model is stated above. docs/mase-fidelity.md lists where whittle's lab and Mase's differ.");
   auto files = report::write_lab_report(lab, run_dir);
   log << "report: " << files.markdown.string() << ", " << files.html.string() << "\n";
   return {{"markdown", files.markdown.string()}, {"html", files.html.string()}};

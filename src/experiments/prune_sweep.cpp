@@ -12,6 +12,7 @@
 #include "passes/prune/prune_config.h"
 #include "passes/prune/prune_pass.h"
 #include "report/plot.h"
+#include "report/sweep_results.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -88,24 +89,24 @@ void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedData
 }
 
 void write_prune_sweep_outputs(const fs::path& out_dir) {
-  auto store = ResultStore::open_existing(out_dir / "results.json");
+  report::PruneSweepRows sweep =
+      report::prune_rows_from_results(nlohmann::json::parse(read_file(out_dir / "results.json")));
   std::map<std::string, report::Series> series;
-  std::optional<double> baseline;
+  std::optional<double> baseline = sweep.baseline_accuracy;
+  auto number = [](const std::optional<double>& value) {
+    std::ostringstream text;
+    if (value) text << *value;
+    return text.str();
+  };
   std::ostringstream csv;
-  csv << "method,sparsity,measured_weight_sparsity,accuracy_after_pruning,best_accuracy\n";
-  for (const auto& [key, value] : store.points()) {
-    if (key == "baseline") {
-      baseline = value.at("accuracy").get<double>();
-      continue;
-    }
-    std::string method = value.at("method");
-    double sparsity = value.at("sparsity");
-    double accuracy = value.at("accuracy");
-    csv << method << "," << sparsity << "," << value.at("measured_weight_sparsity").get<double>() << ","
-        << value.at("after_pruning").at("accuracy").get<double>() << "," << accuracy << "\n";
-    auto& line = series[method];
-    line.name = method == "l1-norm" ? "L1-Norm" : "Random";
-    line.points.emplace_back(sparsity, accuracy);
+  csv << "method,sparsity,measured_weight_sparsity,accuracy_after_pruning,best_accuracy,final_accuracy\n";
+  for (const auto& row : sweep.rows) {
+    csv << row.method << "," << row.sparsity << "," << number(row.measured_sparsity) << ","
+        << number(row.accuracy_after_pruning) << "," << number(row.best_accuracy) << "," << number(row.final_accuracy)
+        << "\n";
+    auto& line = series[row.method];
+    line.name = row.method == "l1-norm" ? "L1-Norm" : "Random";
+    if (row.best_accuracy) line.points.emplace_back(row.sparsity, *row.best_accuracy);
   }
   write_file_atomically(out_dir / "results.csv", csv.str());
   report::LinePlot plot{"Unstructured pruning of every Linear, then fine-tuning (IMDb test)", "sparsity",

@@ -17,6 +17,7 @@ nlohmann::json to_json(const train::TrainOptions& options) {
           {"weight_decay", options.weight_decay},
           {"warmup_ratio", options.warmup_ratio},
           {"max_grad_norm", options.max_grad_norm},
+          {"freeze_embeddings", options.freeze_embeddings},
           {"seed", options.seed}};
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "report/plot.h"
+#include "report/reference_columns.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -51,36 +52,6 @@ std::string duration_text(double seconds) {
   return text;
 }
 
-bool same_sparsity(double a, double b) { return std::abs(a - b) < 1e-9; }
-
-std::optional<double> lookup(const std::vector<std::pair<int64_t, double>>& values, int64_t width) {
-  for (const auto& [w, accuracy] : values) {
-    if (w == width) return accuracy;
-  }
-  return std::nullopt;
-}
-
-std::optional<double> reference_pruned(const ReferenceResults& reference, const std::string& method, double sparsity) {
-  for (const auto& point : reference.pruned) {
-    if (point.method == method && same_sparsity(point.sparsity, sparsity)) return point.accuracy;
-  }
-  return std::nullopt;
-}
-
-const QuantRow* quant_row(const LabReport& report, int64_t width) {
-  for (const auto& row : report.quantization) {
-    if (row.width == width) return &row;
-  }
-  return nullptr;
-}
-
-const PruneRow* prune_row(const LabReport& report, const std::string& method, double sparsity) {
-  for (const auto& row : report.pruning) {
-    if (row.method == method && same_sparsity(row.sparsity, sparsity)) return &row;
-  }
-  return nullptr;
-}
-
 // Size columns: KiB of the Linears, of the whole model, and the Linears'
 // compression against the float32 baseline.
 struct SizeColumns {
@@ -103,6 +74,20 @@ struct SizeColumns {
   }
 };
 
+// The headline results, whittle's and each reference's where it has one.
+std::vector<ResultKey> headline_keys() {
+  std::vector<ResultKey> keys = {{ReferenceMeasure::lora_fused, 0, "", 0.0},
+                                 {ReferenceMeasure::before_quantization, 0, "", 0.0},
+                                 {ReferenceMeasure::ptq, 8, "", 0.0},
+                                 {ReferenceMeasure::qat, 8, "", 0.0}};
+  for (const char* method : {"l1-norm", "random"}) {
+    for (auto measure : {ReferenceMeasure::after_pruning, ReferenceMeasure::pruned_best, ReferenceMeasure::pruned_final}) {
+      keys.push_back({measure, 0, method, 0.5});
+    }
+  }
+  return keys;
+}
+
 Section summary_section(const LabReport& report) {
   Section section{"Summary", {}};
   std::vector<Paragraph> facts;
@@ -111,41 +96,26 @@ Section summary_section(const LabReport& report) {
   if (!report.created.empty()) facts.push_back({"Created: " + report.created + "."});
   for (auto& fact : facts) section.blocks.push_back(fact);
 
-  const ReferenceResults* reference = report.reference ? &*report.reference : nullptr;
   Table table{{"result", "whittle"}, {}};
-  if (reference) table.header.push_back(reference->name);
-  auto add = [&](std::string label, const std::optional<double>& ours, const std::optional<double>& theirs) {
-    std::vector<std::string> cells = {std::move(label), accuracy_text(ours)};
-    if (reference) cells.push_back(accuracy_text(theirs));
-    table.rows.push_back(std::move(cells));
-  };
-  add(reference ? reference->baseline_label : "float32 baseline", report.baseline_accuracy,
-      reference ? reference->baseline_accuracy : std::nullopt);
-  if (report.lora) {
-    add("LoRA" + (report.lora->description.empty() ? "" : " (" + report.lora->description + ")"),
-        report.lora->accuracy_after, std::nullopt);
+  for (const auto& reference : report.references) table.header.push_back(reference.name);
+  for (const ResultKey& key : headline_keys()) {
+    std::optional<double> ours = whittle_result(report, key);
+    std::vector<std::string> cells = {result_label(key), accuracy_text(ours)};
+    bool published = false;
+    for (const auto& reference : report.references) {
+      const ReferenceNumber* number = find_number(reference, key);
+      published = published || number != nullptr;
+      cells.push_back(reference_text(number));
+    }
+    if (ours || published) table.rows.push_back(std::move(cells));
   }
-  if (reference) {
-    for (const auto& [width, accuracy] : reference->ptq_accuracy) {
-      const QuantRow* row = quant_row(report, width);
-      add("PTQ, " + std::to_string(width) + " bits", row ? row->ptq_accuracy : std::nullopt, accuracy);
-    }
-    for (const auto& [width, accuracy] : reference->qat_accuracy) {
-      const QuantRow* row = quant_row(report, width);
-      add("QAT, " + std::to_string(width) + " bits", row ? row->qat_accuracy : std::nullopt, accuracy);
-    }
-    for (const auto& point : reference->pruned) {
-      const PruneRow* row = prune_row(report, point.method, point.sparsity);
-      add("pruned, " + method_display_name(point.method) + ", sparsity " + sparsity_text(point.sparsity) +
-              ", fine-tuned",
-          row ? row->best_accuracy : std::nullopt, point.accuracy);
-    }
+  if (report.lora && !report.lora->description.empty()) {
+    section.blocks.push_back(Paragraph{"LoRA: " + report.lora->description + "."});
   }
   section.blocks.push_back(std::move(table));
-  if (reference) {
-    std::string text = reference->name + ": " + reference->setting;
-    if (!reference->source.empty()) text += " (source: " + reference->source + ")";
-    section.blocks.push_back(Paragraph{text + "."});
+  if (!report.references.empty()) {
+    section.blocks.push_back(Paragraph{"Published numbers, each with the file that shows it:"});
+    section.blocks.push_back(reference_sources(report.references));
   }
   return section;
 }
@@ -170,24 +140,36 @@ std::optional<Section> baseline_section(const LabReport& report) {
   return section;
 }
 
+// The references that published numbers of `measure`, for a column each.
+std::vector<const ReferenceResults*> references_with(const LabReport& report, ReferenceMeasure measure) {
+  std::vector<const ReferenceResults*> found;
+  for (const auto& reference : report.references) {
+    if (has_measure(reference, measure)) found.push_back(&reference);
+  }
+  return found;
+}
+
 std::optional<Section> quantization_section(const LabReport& report) {
   if (report.quantization.empty()) return std::nullopt;
-  const ReferenceResults* reference = report.reference ? &*report.reference : nullptr;
-  bool reference_ptq = reference && !reference->ptq_accuracy.empty();
-  bool reference_qat = reference && !reference->qat_accuracy.empty();
+  auto reference_ptq = references_with(report, ReferenceMeasure::ptq);
+  auto reference_qat = references_with(report, ReferenceMeasure::qat);
   SizeColumns sizes;
   for (const auto& row : report.quantization) sizes.shown = sizes.shown || row.size.has_value();
   sizes.baseline = report.baseline_size;
 
   Table table{{"width", "frac width", "PTQ accuracy", "QAT accuracy"}, {}};
-  if (reference_ptq) table.header.push_back(reference->name + " PTQ");
-  if (reference_qat) table.header.push_back(reference->name + " QAT");
+  for (const auto* reference : reference_ptq) table.header.push_back(reference->name + ", PTQ");
+  for (const auto* reference : reference_qat) table.header.push_back(reference->name + ", QAT");
   sizes.add_headers(table.header);
   for (const auto& row : report.quantization) {
     std::vector<std::string> cells = {std::to_string(row.width), std::to_string(row.frac_width),
                                       accuracy_text(row.ptq_accuracy), accuracy_text(row.qat_accuracy)};
-    if (reference_ptq) cells.push_back(accuracy_text(lookup(reference->ptq_accuracy, row.width)));
-    if (reference_qat) cells.push_back(accuracy_text(lookup(reference->qat_accuracy, row.width)));
+    for (const auto* reference : reference_ptq) {
+      cells.push_back(reference_text(find_number(*reference, {ReferenceMeasure::ptq, row.width, "", 0.0})));
+    }
+    for (const auto* reference : reference_qat) {
+      cells.push_back(reference_text(find_number(*reference, {ReferenceMeasure::qat, row.width, "", 0.0})));
+    }
     sizes.add_cells(cells, row.size);
     table.rows.push_back(std::move(cells));
   }
@@ -201,26 +183,61 @@ std::optional<Section> quantization_section(const LabReport& report) {
 
 std::optional<Section> pruning_section(const LabReport& report) {
   if (report.pruning.empty()) return std::nullopt;
-  const ReferenceResults* reference = report.reference && !report.reference->pruned.empty() ? &*report.reference : nullptr;
+  // One column per reference and pruned measure it published.
+  std::vector<std::pair<const ReferenceResults*, ReferenceMeasure>> reference_columns;
+  for (const auto& reference : report.references) {
+    for (auto measure : {ReferenceMeasure::after_pruning, ReferenceMeasure::pruned_best, ReferenceMeasure::pruned_final}) {
+      if (has_measure(reference, measure)) reference_columns.emplace_back(&reference, measure);
+    }
+  }
+  auto column_name = [](ReferenceMeasure measure) {
+    if (measure == ReferenceMeasure::after_pruning) return "after pruning";
+    return measure == ReferenceMeasure::pruned_best ? "highest" : "final";
+  };
   SizeColumns sizes;
   for (const auto& row : report.pruning) sizes.shown = sizes.shown || row.size.has_value();
   sizes.baseline = report.baseline_size;
 
-  Table table{{"method", "sparsity", "measured weight sparsity", "after pruning", "after fine-tuning"}, {}};
-  if (reference) table.header.push_back(reference->name);
+  Table table{{"method", "sparsity", "measured weight sparsity", "after pruning", "highest", "final"}, {}};
+  for (const auto& [reference, measure] : reference_columns) {
+    table.header.push_back(reference->name + ", " + column_name(measure));
+  }
   sizes.add_headers(table.header);
   for (const auto& row : report.pruning) {
     std::vector<std::string> cells = {method_display_name(row.method), sparsity_text(row.sparsity),
                                       row.measured_sparsity ? format("%.4f", *row.measured_sparsity) : kMissing,
-                                      accuracy_text(row.accuracy_after_pruning), accuracy_text(row.best_accuracy)};
-    if (reference) cells.push_back(accuracy_text(reference_pruned(*reference, row.method, row.sparsity)));
+                                      accuracy_text(row.accuracy_after_pruning), accuracy_text(row.best_accuracy),
+                                      accuracy_text(row.final_accuracy)};
+    for (const auto& [reference, measure] : reference_columns) {
+      cells.push_back(reference_text(find_number(*reference, {measure, 0, row.method, row.sparsity})));
+    }
     sizes.add_cells(cells, row.size);
     table.rows.push_back(std::move(cells));
   }
   Section section{"Pruning", {}};
   section.blocks.push_back(Paragraph{
-      "Unstructured pruning of every Linear layer, then fine-tuning with the masks fixed; \"after fine-tuning\" is "
-      "the best accuracy of the pruned model before and after each epoch."});
+      "Unstructured pruning of every Linear layer, then fine-tuning with the masks fixed, evaluated right after "
+      "pruning and after every epoch: \"highest\" is the best of those evaluations (the lab's \"highest achieved "
+      "accuracy\"), \"final\" the one after the last epoch."});
+  section.blocks.push_back(std::move(table));
+  return section;
+}
+
+std::optional<Section> protocol_section(const LabReport& report) {
+  if (report.protocol.empty()) return std::nullopt;
+  Table table{{"stage", "epochs", "batch size", "learning rate", "weight decay", "warm-up ratio", "gradient clipping",
+               "embeddings", "evaluated"},
+              {}};
+  for (const auto& stage : report.protocol) {
+    table.rows.push_back({stage.stage, std::to_string(stage.epochs), std::to_string(stage.batch_size),
+                          format("%g", stage.learning_rate), format("%g", stage.weight_decay),
+                          format("%g", stage.warmup_ratio), format("%g", stage.max_grad_norm),
+                          stage.embeddings_frozen ? "frozen" : "trained", stage.evaluation});
+  }
+  Section section{"Protocol", {}};
+  section.blocks.push_back(Paragraph{
+      "How each stage trained: AdamW with a linear decay of the learning rate after the warm-up, on the training "
+      "split; the accuracies are on the test split."});
   section.blocks.push_back(std::move(table));
   return section;
 }
@@ -299,6 +316,7 @@ Document lab_document(const LabReport& report, const fs::path& run_dir) {
   auto append = [&](std::optional<Section> section) {
     if (section) document.sections.push_back(std::move(*section));
   };
+  append(protocol_section(report));
   append(baseline_section(report));
   append(quantization_section(report));
   append(pruning_section(report));

@@ -38,32 +38,52 @@ struct PruneRow {
   double sparsity = 0.0;
   std::optional<double> accuracy_after_pruning;
   std::optional<double> best_accuracy;      // the best of after pruning and each fine-tuning epoch
+  std::optional<double> final_accuracy;     // after the last fine-tuning epoch
   std::optional<double> measured_sparsity;  // zeros of the effective weights
   std::optional<ModelBits> size;
 };
 
-struct ReferencePruned {
-  std::string method;  // as PruneRow::method
-  double sparsity = 0.0;
+// What a published number measures, so that the report can put whittle's own
+// result for the same thing beside it.
+enum class ReferenceMeasure {
+  lora_fused,           // float32 after LoRA fine-tuning, adapters fused
+  before_quantization,  // the float32 model the quantization sweep starts from
+  ptq,                  // post-training quantization at `width`
+  qat,                  // quantization-aware training at `width`
+  after_pruning,        // `method` at `sparsity`, right after pruning
+  pruned_best,          // the same, the highest accuracy reached while fine-tuning
+  pruned_final,         // the same, after the last fine-tuning epoch
+};
+
+// One published accuracy and the file that shows it.
+struct ReferenceNumber {
+  ReferenceMeasure measure = ReferenceMeasure::lora_fused;
+  int64_t width = 0;      // ptq, qat
+  std::string method;     // the pruned measures: as PruneRow::method
+  double sparsity = 0.0;  // the pruned measures
   double accuracy = 0.0;
+  std::string source;     // repository, commit or path, and file
 };
 
-// Published numbers to compare with, shown in a column of their own.
+// A set of published numbers, shown as a column of its own.
 struct ReferenceResults {
-  std::string name;     // column heading, "Mase reference"
-  std::string setting;  // what they measured, shown under the summary
-  std::string source;   // where the numbers come from
-  std::optional<double> baseline_accuracy;
-  std::string baseline_label = "float32 baseline";
-  std::vector<std::pair<int64_t, double>> ptq_accuracy;  // (width, accuracy)
-  std::vector<std::pair<int64_t, double>> qat_accuracy;
-  std::vector<ReferencePruned> pruned;
+  std::string name;     // column heading
+  std::string setting;  // the model and protocol that produced them
+  std::vector<ReferenceNumber> numbers;
 };
 
-// Mase's published results for its lab on bert-tiny and IMDb: float32 with
-// LoRA 0.814, QAT at 8 bits 0.833, pruning at sparsity 0.5 with L1-norm
-// 0.815 and random 0.515.
-ReferenceResults mase_bert_tiny_reference();
+// The training recipe of one lab stage, as the report states it.
+struct StageProtocol {
+  std::string stage;  // "LoRA", "QAT", "pruning fine-tune"
+  int64_t epochs = 0;
+  int64_t batch_size = 0;
+  double learning_rate = 0.0;
+  double weight_decay = 0.0;
+  double warmup_ratio = 0.0;
+  double max_grad_norm = 0.0;
+  bool embeddings_frozen = false;
+  std::string evaluation;  // when the test split is evaluated
+};
 
 struct StageTiming {
   std::string name;
@@ -100,7 +120,8 @@ struct LabReport {
   std::optional<LoraResult> lora;
   std::vector<QuantRow> quantization;
   std::vector<PruneRow> pruning;
-  std::optional<ReferenceResults> reference;
+  std::vector<ReferenceResults> references;  // one column each
+  std::vector<StageProtocol> protocol;      // how each training stage trained
   std::vector<ConfigText> configs;
   std::vector<StageTiming> stages;
   std::optional<MachineDescription> machine;

@@ -42,6 +42,16 @@ bool take_baseline(const std::string& key, const nlohmann::json& value, SweepRow
   return true;
 }
 
+// The test accuracy after the last fine-tuning epoch; a point trained for no
+// epoch has none.
+std::optional<double> final_epoch_accuracy(const nlohmann::json& value, const std::string& key) {
+  if (!value.contains("epochs")) return std::nullopt;
+  const nlohmann::json& epochs = value.at("epochs");
+  if (!epochs.is_array()) throw Error("sweep results: point \"" + key + "\" has a malformed \"epochs\"");
+  if (epochs.empty()) return std::nullopt;
+  return field<double>(field<nlohmann::json>(epochs.back(), "test", key + " epochs"), "accuracy", key + " epochs test");
+}
+
 }  // namespace
 
 QuantSweepRows quant_rows_from_results(const nlohmann::json& document) {
@@ -76,6 +86,7 @@ PruneSweepRows prune_rows_from_results(const nlohmann::json& document) {
     row.accuracy_after_pruning = field<double>(field<nlohmann::json>(value, "after_pruning", key), "accuracy",
                                                key + " after_pruning");
     row.best_accuracy = field<double>(value, "accuracy", key);
+    row.final_accuracy = final_epoch_accuracy(value, key);
     row.measured_sparsity = field<double>(value, "measured_weight_sparsity", key);
     row.size = size_of(value, key);
     result.rows.push_back(std::move(row));

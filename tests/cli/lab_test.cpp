@@ -27,7 +27,7 @@ std::string tiny_lab_config() {
          "[lora]\nrank = 2\n"
          "[quantize]\nwidths = [4, 8]\n"
          "[prune]\nsparsities = [0.5]\n"
-         "[profiles.smaller]\nquantize.widths = [8]\n";
+         "[profiles.smaller]\nquantize.widths = [8]\nprune.training.epochs = 2\n";
 }
 
 std::vector<std::string> lab_arguments(const TempDir& dir, std::vector<std::string> extra = {}) {
@@ -91,6 +91,23 @@ TEST(LabCommand, BaseFromACheckpointCanRedrawItsTopAttention) {
   EXPECT_EQ(base.at("from").get<std::string>(), (dir / "pretrained").string());
   EXPECT_EQ(base.at("reinitialised").size(), 4u) << base.dump();
   EXPECT_TRUE(contains(read_text(dir / "run" / "lab.log"), "query/key of the top 1 layer(s) drawn anew"));
+
+  // The profile's pruning protocol: two epochs, each evaluated; a point's
+  // accuracy is the highest of the evaluations, right after pruning included.
+  json prune = json::parse(read_text(dir / "run" / "prune" / "results.json"));
+  for (const auto& point : prune.at("points")) {
+    if (point.at("key") == "baseline") continue;
+    const json& value = point.at("value");
+    ASSERT_EQ(value.at("epochs").size(), 2u) << point.at("key");
+    double highest = value.at("after_pruning").at("accuracy").get<double>();
+    for (const auto& epoch : value.at("epochs")) highest = std::max(highest, epoch.at("test").at("accuracy").get<double>());
+    EXPECT_EQ(value.at("accuracy").get<double>(), highest) << point.at("key");
+  }
+  std::string markdown = read_text(dir / "run" / "report.md");
+  EXPECT_TRUE(contains(markdown, "| method | sparsity | measured weight sparsity | after pruning | highest | final |"));
+  EXPECT_TRUE(contains(markdown, "| pruning fine-tune, each point | 2 | 8 | 5e-05 |")) << markdown;
+  EXPECT_TRUE(contains(markdown, "| QAT, each width | 1 | 8 | 5e-05 |")) << markdown;
+  EXPECT_TRUE(contains(markdown, "tutorial_4_pruning.ipynb"));
 }
 
 // Runs the smaller tiny lab, then resumes it as if it had been killed during

@@ -90,3 +90,36 @@ TEST(LabConfig, ReadsTheBaseReinitialisation) {
 
 }  // namespace
 }  // namespace whittle::experiments
+
+namespace whittle::experiments {
+namespace {
+
+// The lab as shipped follows Mase's tutorials: one epoch of QAT (tutorial 3)
+// and five of fine-tuning after pruning (tutorial 4); the quick profile
+// fine-tunes the pruned models for one epoch to stay within minutes.
+TEST(ShippedLabConfig, EpochsPerStageComeFromTheProfile) {
+  const auto path = std::filesystem::path(WHITTLE_TEST_FIXTURES).parent_path().parent_path() / "configs" / "lab1.toml";
+  LabConfig full = load_lab_config(path, "full", {"data.source=\"imdb.tar.gz\""});
+  EXPECT_EQ(full.lora.training.epochs, 1);
+  EXPECT_EQ(full.qat.epochs, 1);
+  EXPECT_EQ(full.prune_finetune.epochs, 5);
+  for (const auto* options : {&full.lora.training, &full.qat, &full.prune_finetune}) {
+    EXPECT_EQ(options->batch_size, 8);  // Hugging Face Trainer's defaults, as in Mase
+    EXPECT_DOUBLE_EQ(options->learning_rate, 5e-5);
+    EXPECT_DOUBLE_EQ(options->weight_decay, 0.0);
+    EXPECT_DOUBLE_EQ(options->warmup_ratio, 0.0);
+    EXPECT_DOUBLE_EQ(options->max_grad_norm, 1.0);
+  }
+  EXPECT_EQ(full.data.max_length, 512);
+  // Mase's tutorials keep the embeddings frozen from LoRA on.
+  EXPECT_TRUE(full.qat.freeze_embeddings);
+  EXPECT_TRUE(full.prune_finetune.freeze_embeddings);
+
+  LabConfig quick = load_lab_config(path, "quick", {});
+  EXPECT_EQ(quick.qat.epochs, 1);
+  EXPECT_EQ(quick.prune_finetune.epochs, 1);
+  EXPECT_EQ(load_lab_config(path, "quick", {"prune.training.epochs=3"}).prune_finetune.epochs, 3);
+}
+
+}  // namespace
+}  // namespace whittle::experiments

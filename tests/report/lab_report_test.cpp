@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "report/mase_references.h"
 #include "report/plot.h"
 #include "support/temp_dir.h"
 #include "util/atomic_file.h"
@@ -35,11 +36,14 @@ LabReport finished_run() {
       {12, 6, 0.8721, std::nullopt, std::nullopt},
   };
   report.pruning = {
-      {"random", 0.5, 0.5, 0.5151, 0.5003, ModelBits{139264, 3284992}},
-      {"l1-norm", 0.5, 0.84, 0.8612, 0.5, ModelBits{139264, 3284992}},
-      {"l1-norm", 0.9, 0.5, 0.6, 0.9, std::nullopt},
+      {"random", 0.5, 0.5, 0.5151, 0.512, 0.5003, ModelBits{139264, 3284992}},
+      {"l1-norm", 0.5, 0.84, 0.8612, 0.855, 0.5, ModelBits{139264, 3284992}},
+      {"l1-norm", 0.9, 0.5, 0.6, 0.6, 0.9, std::nullopt},
   };
-  report.reference = mase_bert_tiny_reference();
+  report.references = mase_references();
+  report.protocol = {{"LoRA", 1, 8, 5e-5, 0.0, 0.0, 1.0, false, "after every epoch"},
+                     {"pruning fine-tune, each point", 5, 8, 5e-5, 0.0, 0.0, 1.0, true,
+                      "right after pruning and after every epoch"}};
   report.configs = {{"quantize.toml", "toml", "[default.config]\nname = \"integer\" # <not a tag>\n"}};
   report.stages = {{"finetune", 12.25, false, "already done", std::nullopt},
                    {"quantization sweep", 3725.0, true, "", 4100.0}};  // resumed: more work than its last run
@@ -67,27 +71,49 @@ TEST(LabReport, MarkdownHasTheTablesWithTheGivenNumbers) {
   std::string markdown = read_file(files.markdown);
 
   EXPECT_TRUE(markdown.starts_with("# Lab <run> & results\n"));
-  // Summary, with Mase's numbers in a column of their own.
-  EXPECT_TRUE(contains(markdown, "| result | whittle | Mase reference |\n"));
-  EXPECT_TRUE(contains(markdown, "| float32 baseline (Mase: with LoRA) | 0.8724 | 0.8140 |\n"));
-  EXPECT_TRUE(contains(markdown, "| LoRA (rank 8 on query and value) | 0.8801 | — |\n"));
-  EXPECT_TRUE(contains(markdown, "| QAT, 8 bits | 0.8710 | 0.8330 |\n"));
-  EXPECT_TRUE(contains(markdown, "| pruned, L1-norm, sparsity 0.50, fine-tuned | 0.8612 | 0.8150 |\n"));
-  EXPECT_TRUE(contains(markdown, "| pruned, random, sparsity 0.50, fine-tuned | 0.5151 | 0.5150 |\n"));
+  // Summary: whittle beside each reference, a column each.
+  EXPECT_TRUE(contains(markdown, "| result | whittle | Mase tutorials | lab solution in Mase's history |\n"));
+  EXPECT_TRUE(contains(markdown, "| float32, LoRA fine-tuned and fused | 0.8801 | 0.82264 | — |\n"));
+  EXPECT_TRUE(contains(markdown, "| float32, before quantization | 0.8724 | 0.8282 | 0.81396 |\n"));
+  EXPECT_TRUE(contains(markdown, "| PTQ, 8 bits | 0.8696 | 0.8282 | 0.73324 |\n"));
+  EXPECT_TRUE(contains(markdown, "| QAT, 8 bits | 0.8710 | 0.84232 | 0.83276 |\n"));
+  EXPECT_TRUE(contains(markdown, "| pruned, L1-norm, sparsity 0.50, right after pruning | 0.8400 | 0.55512 | — |\n"));
+  EXPECT_TRUE(contains(markdown, "| pruned, L1-norm, sparsity 0.50, highest during fine-tuning | 0.8612 | — | — |\n"));
+  EXPECT_TRUE(
+      contains(markdown, "| pruned, L1-norm, sparsity 0.50, after the last fine-tuning epoch | 0.8550 | 0.83624 | 0.81508 |\n"));
+  EXPECT_TRUE(
+      contains(markdown, "| pruned, random, sparsity 0.50, after the last fine-tuning epoch | 0.5120 | — | 0.51492 |\n"));
+  // Every published number is listed with the file that shows it.
+  EXPECT_TRUE(contains(markdown, "tutorial_4_pruning.ipynb: pruned, L1-norm, sparsity 0.50, right after pruning 0.55512; "
+                                 "pruned, L1-norm, sparsity 0.50, after the last fine-tuning epoch 0.83624."));
+  EXPECT_TRUE(contains(markdown, "tutorial_2_lora_finetune.ipynb: float32, LoRA fine-tuned and fused 0.82264."));
+  EXPECT_TRUE(contains(markdown, "lab_1_task_2_results/pruning_results.json: pruned, random, sparsity 0.30"));
+  // Protocol: epochs and learning rate of each stage.
+  EXPECT_TRUE(contains(markdown, "| stage | epochs | batch size | learning rate | weight decay | warm-up ratio | "
+                                 "gradient clipping | embeddings | evaluated |\n"));
+  EXPECT_TRUE(contains(markdown, "| pruning fine-tune, each point | 5 | 8 | 5e-05 | 0 | 0 | 1 | frozen | right after "
+                                 "pruning and after every epoch |\n"));
   // LoRA.
   EXPECT_TRUE(contains(markdown, "| rank 8 on query and value | 0.8724 | 0.8801 | 8,192 | 4,394,946 |\n"));
   EXPECT_TRUE(contains(markdown, "Linear layers 128.0 KiB (1,048,576 bits), whole model 512.0 KiB"));
   // Quantization: KiB of the Linears and of the model, compression against float32.
   EXPECT_TRUE(contains(markdown,
-                       "| width | frac width | PTQ accuracy | QAT accuracy | Mase reference QAT | Linear layers (KiB) | "
-                       "whole model (KiB) | Linear compression |\n"));
-  EXPECT_TRUE(contains(markdown, "| 4 | 2 | 0.5000 | 0.5012 | — | 16.0 | 400.0 | 8.00× |\n"));
-  EXPECT_TRUE(contains(markdown, "| 8 | 4 | 0.8696 | 0.8710 | 0.8330 | 32.0 | 416.0 | 4.00× |\n"));
-  EXPECT_TRUE(contains(markdown, "| 12 | 6 | 0.8721 | — | — | — | — | — |\n"));
-  // Pruning.
-  EXPECT_TRUE(contains(markdown, "| random | 0.50 | 0.5003 | 0.5000 | 0.5151 | 0.5150 | 17.0 | 401.0 | 7.53× |\n"));
-  EXPECT_TRUE(contains(markdown, "| L1-norm | 0.50 | 0.5000 | 0.8400 | 0.8612 | 0.8150 | 17.0 | 401.0 | 7.53× |\n"));
-  EXPECT_TRUE(contains(markdown, "| L1-norm | 0.90 | 0.9000 | 0.5000 | 0.6000 | — | — | — | — |\n"));
+                       "| width | frac width | PTQ accuracy | QAT accuracy | Mase tutorials, PTQ | lab solution in "
+                       "Mase's history, PTQ | Mase tutorials, QAT | lab solution in Mase's history, QAT | Linear "
+                       "layers (KiB) | whole model (KiB) | Linear compression |\n"));
+  EXPECT_TRUE(contains(markdown, "| 4 | 2 | 0.5000 | 0.5012 | — | 0.5 | — | 0.5 | 16.0 | 400.0 | 8.00× |\n"));
+  EXPECT_TRUE(
+      contains(markdown, "| 8 | 4 | 0.8696 | 0.8710 | 0.8282 | 0.73324 | 0.84232 | 0.83276 | 32.0 | 416.0 | 4.00× |\n"));
+  EXPECT_TRUE(contains(markdown, "| 12 | 6 | 0.8721 | — | — | 0.80884 | — | 0.83472 | — | — | — |\n"));
+  // Pruning: right after pruning, the highest and the final accuracy, then the references'.
+  EXPECT_TRUE(contains(markdown,
+                       "| method | sparsity | measured weight sparsity | after pruning | highest | final | Mase tutorials, "
+                       "after pruning | Mase tutorials, final | lab solution in Mase's history, final |"));
+  EXPECT_TRUE(
+      contains(markdown, "| random | 0.50 | 0.5003 | 0.5000 | 0.5151 | 0.5120 | — | — | 0.51492 | 17.0 | 401.0 | 7.53× |\n"));
+  EXPECT_TRUE(contains(
+      markdown, "| L1-norm | 0.50 | 0.5000 | 0.8400 | 0.8612 | 0.8550 | 0.55512 | 0.83624 | 0.81508 | 17.0 | 401.0 | 7.53× |\n"));
+  EXPECT_TRUE(contains(markdown, "| L1-norm | 0.90 | 0.9000 | 0.5000 | 0.6000 | 0.6000 | — | — | — | — | — | — |\n"));
   // Stages, machine, configs, notes.
   EXPECT_TRUE(contains(markdown, "| finetune | skipped (already done) | 12.2 s |  | already done |\n"));
   EXPECT_TRUE(contains(markdown, "| quantization sweep | ran | 3725.0 s (1:02:05) | 4100.0 s (1:08:20) |  |\n"));
@@ -101,18 +127,18 @@ TEST(LabReport, MarkdownHasTheTablesWithTheGivenNumbers) {
 TEST(LabReport, TablesLeaveOutTheReferenceAndSizeColumnsWhenThereAreNone) {
   test_support::TempDir run;
   LabReport report = finished_run();
-  report.reference.reset();
+  report.references.clear();
   report.baseline_size.reset();
   for (auto& row : report.quantization) row.size.reset();
   report.lora->accuracy_before.reset();
   write_lab_report(report, run.path());
   std::string markdown = read_file(run.path() / "report.md");
   EXPECT_TRUE(contains(markdown, "| result | whittle |\n"));
-  EXPECT_TRUE(contains(markdown, "| float32 baseline | 0.8724 |\n"));
+  EXPECT_TRUE(contains(markdown, "| float32, before quantization | 0.8724 |\n"));
   EXPECT_TRUE(contains(markdown, "| width | frac width | PTQ accuracy | QAT accuracy |\n"));
   EXPECT_TRUE(contains(markdown, "| 8 | 4 | 0.8696 | 0.8710 |\n"));
   // Pruning rows still have sizes, but no baseline to compare them with.
-  EXPECT_TRUE(contains(markdown, "| random | 0.50 | 0.5003 | 0.5000 | 0.5151 | 17.0 | 401.0 |\n"));
+  EXPECT_TRUE(contains(markdown, "| random | 0.50 | 0.5003 | 0.5000 | 0.5151 | 0.5120 | 17.0 | 401.0 |\n"));
   EXPECT_FALSE(contains(markdown, "Mase"));
   EXPECT_TRUE(contains(markdown, "| rank 8 on query and value | — | 0.8801 | 8,192 | 4,394,946 |\n"));
 }

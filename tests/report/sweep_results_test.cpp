@@ -52,6 +52,25 @@ TEST(SweepResults, PruningPointsBecomeRowsInRecordedOrder) {
   EXPECT_FALSE(prune.rows[1].size);
 }
 
+TEST(SweepResults, APrunedPointsFinalAccuracyIsItsLastEpochsAndMayBeBelowTheHighest) {
+  PruneSweepRows prune = prune_rows_from_results(fixture("prune-results.json"));
+  EXPECT_EQ(prune.rows[0].final_accuracy, 0.5151);
+  EXPECT_EQ(prune.rows[1].final_accuracy, 0.8551);
+  EXPECT_GT(*prune.rows[1].best_accuracy, *prune.rows[1].final_accuracy);
+
+  nlohmann::json no_epochs = fixture("prune-results.json");
+  no_epochs["points"][1]["value"]["epochs"] = nlohmann::json::array();
+  EXPECT_FALSE(prune_rows_from_results(no_epochs).rows[0].final_accuracy);
+  nlohmann::json malformed = fixture("prune-results.json");
+  malformed["points"][1]["value"]["epochs"] = 1;
+  try {
+    prune_rows_from_results(malformed);
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_STREQ(error.what(), "sweep results: point \"random/s0.50\" has a malformed \"epochs\"");
+  }
+}
+
 TEST(SweepResults, APointWithoutAFieldTheRowsNeedIsAnErrorNamingIt) {
   nlohmann::json document = fixture("prune-results.json");
   document["points"][1]["value"].erase("measured_weight_sparsity");
