@@ -119,7 +119,7 @@ std::vector<report::StageTiming> stage_timings(const json& stages, const fs::pat
 }
 
 report::StageProtocol stage_protocol(const std::string& stage, const train::TrainOptions& options,
-                                     const std::string& evaluation) {
+                                     const std::string& trains, const std::string& evaluation) {
   return {stage,
           options.epochs,
           options.batch_size,
@@ -127,18 +127,26 @@ report::StageProtocol stage_protocol(const std::string& stage, const train::Trai
           options.weight_decay,
           options.warmup_ratio,
           options.max_grad_norm,
-          options.freeze_embeddings,
+          trains,
           evaluation};
 }
 
 std::vector<report::StageProtocol> stage_protocols(const LabConfig& config) {
   const std::string each_epoch = "after every epoch; the best epoch's model is kept";
+  auto trained = [](const train::TrainOptions& options) {
+    return options.freeze_embeddings ? "all but the embeddings" : "every parameter";
+  };
   std::vector<report::StageProtocol> stages;
-  if (config.base.finetune) stages.push_back(stage_protocol("base fine-tune", config.base.finetune_options, each_epoch));
-  if (config.lora.enabled) stages.push_back(stage_protocol("LoRA", config.lora.training, each_epoch));
-  stages.push_back(stage_protocol("QAT, each width", config.qat, each_epoch));
+  if (config.base.finetune) {
+    stages.push_back(stage_protocol("base fine-tune", config.base.finetune_options,
+                                    trained(config.base.finetune_options), each_epoch));
+  }
+  if (config.lora.enabled) {
+    stages.push_back(stage_protocol("LoRA", config.lora.training, "the adapters and the classifier", each_epoch));
+  }
+  stages.push_back(stage_protocol("QAT, each width", config.qat, trained(config.qat), each_epoch));
   stages.push_back(stage_protocol("pruning fine-tune, each point", config.prune_finetune,
-                                  "right after pruning and after every epoch"));
+                                  trained(config.prune_finetune), "right after pruning and after every epoch"));
   return stages;
 }
 

@@ -226,13 +226,13 @@ std::optional<Section> pruning_section(const LabReport& report) {
 std::optional<Section> protocol_section(const LabReport& report) {
   if (report.protocol.empty()) return std::nullopt;
   Table table{{"stage", "epochs", "batch size", "learning rate", "weight decay", "warm-up ratio", "gradient clipping",
-               "embeddings", "evaluated"},
+               "trains", "evaluated"},
               {}};
   for (const auto& stage : report.protocol) {
     table.rows.push_back({stage.stage, std::to_string(stage.epochs), std::to_string(stage.batch_size),
                           format("%g", stage.learning_rate), format("%g", stage.weight_decay),
                           format("%g", stage.warmup_ratio), format("%g", stage.max_grad_norm),
-                          stage.embeddings_frozen ? "frozen" : "trained", stage.evaluation});
+                          stage.trains, stage.evaluation});
   }
   Section section{"Protocol", {}};
   section.blocks.push_back(Paragraph{

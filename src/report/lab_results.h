@@ -81,7 +81,7 @@ struct StageProtocol {
   double weight_decay = 0.0;
   double warmup_ratio = 0.0;
   double max_grad_norm = 0.0;
-  bool embeddings_frozen = false;
+  std::string trains;      // which parameters, e.g. "all but the embeddings"
   std::string evaluation;  // when the test split is evaluated
 };
 

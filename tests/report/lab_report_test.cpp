@@ -41,8 +41,8 @@ LabReport finished_run() {
       {"l1-norm", 0.9, 0.5, 0.6, 0.6, 0.9, std::nullopt},
   };
   report.references = mase_references();
-  report.protocol = {{"LoRA", 1, 8, 5e-5, 0.0, 0.0, 1.0, false, "after every epoch"},
-                     {"pruning fine-tune, each point", 5, 8, 5e-5, 0.0, 0.0, 1.0, true,
+  report.protocol = {{"LoRA", 1, 8, 5e-5, 0.0, 0.0, 1.0, "the adapters and the classifier", "after every epoch"},
+                     {"pruning fine-tune, each point", 5, 8, 5e-5, 0.0, 0.0, 1.0, "all but the embeddings",
                       "right after pruning and after every epoch"}};
   report.configs = {{"quantize.toml", "toml", "[default.config]\nname = \"integer\" # <not a tag>\n"}};
   report.stages = {{"finetune", 12.25, false, "already done", std::nullopt},
@@ -90,9 +90,9 @@ TEST(LabReport, MarkdownHasTheTablesWithTheGivenNumbers) {
   EXPECT_TRUE(contains(markdown, "lab_1_task_2_results/pruning_results.json: pruned, random, sparsity 0.30"));
   // Protocol: epochs and learning rate of each stage.
   EXPECT_TRUE(contains(markdown, "| stage | epochs | batch size | learning rate | weight decay | warm-up ratio | "
-                                 "gradient clipping | embeddings | evaluated |\n"));
-  EXPECT_TRUE(contains(markdown, "| pruning fine-tune, each point | 5 | 8 | 5e-05 | 0 | 0 | 1 | frozen | right after "
-                                 "pruning and after every epoch |\n"));
+                                 "gradient clipping | trains | evaluated |\n"));
+  EXPECT_TRUE(contains(markdown, "| pruning fine-tune, each point | 5 | 8 | 5e-05 | 0 | 0 | 1 | all but the embeddings | "
+                                 "right after pruning and after every epoch |\n"));
   // LoRA.
   EXPECT_TRUE(contains(markdown, "| rank 8 on query and value | 0.8724 | 0.8801 | 8,192 | 4,394,946 |\n"));
   EXPECT_TRUE(contains(markdown, "Linear layers 128.0 KiB (1,048,576 bits), whole model 512.0 KiB"));
