@@ -1,0 +1,18 @@
+$series0 << EOD
+0.1 0.86936
+0.2 0.86712
+0.3 0.86356
+EOD
+set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
+set xlabel "sparsity"
+set ylabel "highest accuracy"
+set grid
+set key bottom right
+set xtics (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+set terminal pngcairo size 900,600 enhanced font 'sans,11'
+set output "/work/runs/lab-full/prune/pruning.png"
+plot $series0 using 1:2 with linespoints lw 2 pt 7 title "Random", 0.87328 with lines dt 2 lw 2 title "unpruned (best QAT model)"
+set terminal svg size 900,600 enhanced font 'sans,11'
+set output "/work/runs/lab-full/prune/pruning.svg"
+plot $series0 using 1:2 with linespoints lw 2 pt 7 title "Random", 0.87328 with lines dt 2 lw 2 title "unpruned (best QAT model)"
+unset output
