@@ -23,20 +23,12 @@ const std::filesystem::path kReference = std::filesystem::path(WHITTLE_TEST_FIXT
 
 nlohmann::json expected() { return nlohmann::json::parse(read_file(kReference / "expected.json")); }
 
-torch::Tensor int64_tensor(const nlohmann::json& rows) {
-  auto values = rows.get<std::vector<std::vector<int64_t>>>();
-  torch::Tensor tensor = torch::empty({static_cast<int64_t>(values.size()), static_cast<int64_t>(values[0].size())},
-                                      torch::kInt64);
-  for (size_t r = 0; r < values.size(); ++r) {
-    for (size_t c = 0; c < values[r].size(); ++c) tensor[r][c] = values[r][c];
-  }
-  return tensor;
-}
-
-torch::Tensor float64_tensor(const nlohmann::json& rows) {
-  auto values = rows.get<std::vector<std::vector<double>>>();
-  torch::Tensor tensor = torch::empty({static_cast<int64_t>(values.size()), static_cast<int64_t>(values[0].size())},
-                                      torch::kFloat64);
+// A JSON matrix (rows of numbers) as a tensor of `dtype`.
+template <typename T>
+torch::Tensor matrix(const nlohmann::json& rows, torch::Dtype dtype) {
+  auto values = rows.get<std::vector<std::vector<T>>>();
+  torch::Tensor tensor =
+      torch::empty({static_cast<int64_t>(values.size()), static_cast<int64_t>(values[0].size())}, dtype);
   for (size_t r = 0; r < values.size(); ++r) {
     for (size_t c = 0; c < values[r].size(); ++c) tensor[r][c] = values[r][c];
   }
@@ -45,11 +37,12 @@ torch::Tensor float64_tensor(const nlohmann::json& rows) {
 
 test_support::ModelBatch reference_batch() {
   nlohmann::json reference = expected();
-  return {int64_tensor(reference.at("input_ids")), int64_tensor(reference.at("attention_mask")), {}};
+  return {matrix<int64_t>(reference.at("input_ids"), torch::kInt64),
+          matrix<int64_t>(reference.at("attention_mask"), torch::kInt64), {}};
 }
 
 double largest_difference(const torch::Tensor& ours, const nlohmann::json& theirs) {
-  return (ours.to(torch::kFloat64) - float64_tensor(theirs)).abs().max().item<double>();
+  return (ours.to(torch::kFloat64) - matrix<double>(theirs, torch::kFloat64)).abs().max().item<double>();
 }
 
 model::BertForSequenceClassification reference_model() { return model::load_classifier(kReference, 0).model; }

@@ -2,6 +2,7 @@ $series0 << EOD
 0.1 0.86936
 0.2 0.86712
 0.3 0.86356
+0.4 0.86304
 EOD
 set title "Unstructured pruning of every Linear, then fine-tuning (IMDb test)"
 set xlabel "sparsity"
