@@ -28,7 +28,6 @@ std::string accuracy_text(const std::optional<double>& accuracy) {
 
 std::string kib_text(int64_t bits) { return format("%.1f", static_cast<double>(bits) / 8.0 / 1024.0); }
 
-std::string sparsity_text(double sparsity) { return format("%.2f", sparsity); }
 
 std::string count_text(int64_t count) {
   std::string digits = std::to_string(count < 0 ? -count : count);

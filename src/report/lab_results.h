@@ -132,4 +132,7 @@ struct LabReport {
 // "L1-norm" for "l1-norm", "random" otherwise unchanged.
 std::string method_display_name(const std::string& method);
 
+// A sparsity as the report prints it, "0.50".
+std::string sparsity_text(double sparsity);
+
 }  // namespace whittle::report

@@ -13,12 +13,6 @@ bool same_key(const ResultKey& a, const ResultKey& b) {
   return a.measure == b.measure && a.width == b.width && a.method == b.method && same_sparsity(a.sparsity, b.sparsity);
 }
 
-std::string sparsity_text(double sparsity) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.2f", sparsity);
-  return buffer;
-}
-
 const PruneRow* prune_row(const LabReport& report, const ResultKey& key) {
   for (const auto& row : report.pruning) {
     if (row.method == key.method && same_sparsity(row.sparsity, key.sparsity)) return &row;
