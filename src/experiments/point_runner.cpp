@@ -3,7 +3,9 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <ostream>
 #include <thread>
@@ -14,6 +16,19 @@
 
 namespace whittle::experiments {
 namespace {
+
+class PointClock {
+ public:
+  PointTiming timing() const {
+    std::chrono::duration<double> wall = std::chrono::steady_clock::now() - steady_start_;
+    std::chrono::duration<double> since_epoch = system_start_.time_since_epoch();
+    return {since_epoch.count(), wall.count()};
+  }
+
+ private:
+  std::chrono::system_clock::time_point system_start_ = std::chrono::system_clock::now();
+  std::chrono::steady_clock::time_point steady_start_ = std::chrono::steady_clock::now();
+};
 
 // What the workers share; `lock` guards every member and the log.
 class PointQueue {
@@ -30,6 +45,7 @@ class PointQueue {
   void work(bool prefix_lines) {
     while (const SweepPoint* point = take()) {
       try {
+        PointClock clock;
         nlohmann::json result;
         if (prefix_lines) {
           LinePrefixStream point_log(log_, lock_, "[" + point->key + "] ");
@@ -37,7 +53,7 @@ class PointQueue {
         } else {
           result = point->run(log_);
         }
-        store(*point, std::move(result));
+        store(*point, std::move(result), to_json(clock.timing()));
       } catch (...) {
         std::lock_guard<std::mutex> guard(lock_);
         if (!error_) error_ = std::current_exception();
@@ -66,9 +82,9 @@ class PointQueue {
     return point;
   }
 
-  void store(const SweepPoint& point, nlohmann::json result) {
+  void store(const SweepPoint& point, nlohmann::json result, nlohmann::json timing) {
     std::lock_guard<std::mutex> guard(lock_);
-    store_.put(point.key, std::move(result));
+    store_.put(point.key, std::move(result), std::move(timing));
     ++ran_;
     if (options_.after_each) options_.after_each();
     progress_.advance(1);
@@ -86,6 +102,30 @@ class PointQueue {
 };
 
 }  // namespace
+
+nlohmann::json to_json(const PointTiming& timing) {
+  return {{"started_unix", timing.started_unix}, {"wall_seconds", timing.wall_seconds}};
+}
+
+std::optional<PointTiming> point_timing(const nlohmann::json& point_entry) {
+  if (!point_entry.contains("timing")) return std::nullopt;
+  const nlohmann::json& timing = point_entry.at("timing");
+  return PointTiming{timing.at("started_unix").get<double>(), timing.at("wall_seconds").get<double>()};
+}
+
+double busy_seconds(std::vector<PointTiming> timings) {
+  std::sort(timings.begin(), timings.end(),
+            [](const PointTiming& a, const PointTiming& b) { return a.started_unix < b.started_unix; });
+  double covered = 0.0;
+  double reached = -std::numeric_limits<double>::infinity();
+  for (const auto& timing : timings) {
+    double end = timing.started_unix + timing.wall_seconds;
+    if (end <= reached) continue;
+    covered += end - std::max(timing.started_unix, reached);
+    reached = end;
+  }
+  return covered;
+}
 
 int64_t run_sweep_points(ResultStore& store, const std::vector<SweepPoint>& points, const PointRunnerOptions& options,
                          const std::string& label, std::ostream& log) {

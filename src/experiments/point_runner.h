@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,20 @@ struct SweepPoint {
   std::string key;
   std::function<nlohmann::json(std::ostream& log)> run;
 };
+
+// When a point started (Unix seconds, comparable between processes and
+// machines) and how long it ran, stored beside its value in the result store.
+struct PointTiming {
+  double started_unix = 0.0;
+  double wall_seconds = 0.0;
+};
+nlohmann::json to_json(const PointTiming& timing);
+// The timing of one entry of a result store's "points"; none for points
+// stored without one.
+std::optional<PointTiming> point_timing(const nlohmann::json& point_entry);
+// Seconds during which at least one of the points was running: points run
+// side by side count once.
+double busy_seconds(std::vector<PointTiming> timings);
 
 struct PointRunnerOptions {
   // Points run at the same time, each on its own thread with an equal share

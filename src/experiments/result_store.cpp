@@ -95,17 +95,19 @@ std::optional<nlohmann::json> ResultStore::get(const std::string& key) const {
   return std::nullopt;
 }
 
-void ResultStore::put(const std::string& key, nlohmann::json value) {
+void ResultStore::put(const std::string& key, nlohmann::json value, nlohmann::json timing) {
   StoreLock lock(path_);
   reload_points();  // another process may have added points since this one last looked
+  nlohmann::json entry = {{"key", key}, {"value", std::move(value)}};
+  if (!timing.is_null()) entry["timing"] = std::move(timing);
   for (auto& point : document_["points"]) {
     if (point.at("key") == key) {
-      point["value"] = std::move(value);
+      point = std::move(entry);
       save();
       return;
     }
   }
-  document_["points"].push_back({{"key", key}, {"value", std::move(value)}});
+  document_["points"].push_back(std::move(entry));
   save();
 }
 

@@ -32,7 +32,9 @@ class ResultStore {
   // since this one started.
   bool finished_elsewhere(const std::string& key);
   std::optional<nlohmann::json> get(const std::string& key) const;
-  void put(const std::string& key, nlohmann::json value);
+  // `timing` (null: none) is kept beside the value: when and for how long
+  // the point ran, which says nothing about what it measured.
+  void put(const std::string& key, nlohmann::json value, nlohmann::json timing = nullptr);
   // Points in the order they were first recorded.
   std::vector<std::pair<std::string, nlohmann::json>> points() const;
   const std::filesystem::path& path() const { return path_; }

@@ -270,24 +270,31 @@ std::optional<Section> figures_section(const LabReport& report, const fs::path& 
 
 std::optional<Section> stages_section(const LabReport& report) {
   if (report.stages.empty()) return std::nullopt;
-  Table table{{"stage", "status", "time", "training and evaluation, all runs", "note"}, {}};
-  double total = 0.0;
-  double measured_total = 0.0;
+  Table table{{"stage", "status", "time, last run", "wall time, all runs", "training and evaluation, all runs", "note"},
+              {}};
+  double total = 0.0, wall_total = 0.0, measured_total = 0.0;
+  auto optional_duration = [](const std::optional<double>& seconds) {
+    return seconds ? duration_text(*seconds) : std::string();
+  };
   for (const auto& stage : report.stages) {
     table.rows.push_back({stage.name, stage.ran ? "ran" : "skipped (already done)", duration_text(stage.seconds),
-                          stage.measured_seconds ? duration_text(*stage.measured_seconds) : "",
+                          optional_duration(stage.wall_seconds_all_runs), optional_duration(stage.measured_seconds),
                           stage.note});
     total += stage.seconds;
+    wall_total += stage.wall_seconds_all_runs.value_or(stage.seconds);
     measured_total += stage.measured_seconds.value_or(0.0);
   }
-  table.rows.push_back({"total", "", duration_text(total), duration_text(measured_total), ""});
+  table.rows.push_back(
+      {"total", "", duration_text(total), duration_text(wall_total), duration_text(measured_total), ""});
   Section section{"Stages", {}};
   section.blocks.push_back(std::move(table));
   section.blocks.push_back(Paragraph{
-      "Time: wall-clock time of the run that finished the stage, so a stage resumed after a kill counts only its "
-      "last run. Training and evaluation: the times recorded with the stage's results, summed over every run and "
-      "process that measured them; sweep points run side by side (--workers) add up to more than the wall-clock "
-      "time."});
+      "Time, last run: wall-clock time of the run that finished the stage, so a stage resumed after a kill counts "
+      "only its last run. Wall time, all runs: the lab's cost, the longer of that and the time during which at "
+      "least one of the stage's points was running, over every run; points run side by side (--workers) count "
+      "once, and work lost in a killed point does not count. Training and evaluation: the times recorded with the "
+      "stage's results, summed over every run and point, so points run side by side add up to more than the "
+      "wall-clock time."});
   return section;
 }
 

@@ -94,6 +94,10 @@ struct StageTiming {
   // over every run and process that measured a part of it: unlike `seconds`
   // it does not forget the runs before a resume.
   std::optional<double> measured_seconds;
+  // Wall-clock time over every run: the longer of `seconds` and the time
+  // during which at least one of the stage's points was running. Points
+  // that ran side by side count once; time lost in a killed point does not count.
+  std::optional<double> wall_seconds_all_runs;
 };
 
 struct ConfigText {

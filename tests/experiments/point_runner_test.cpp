@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "support/temp_dir.h"
 
@@ -75,6 +76,37 @@ TEST(SweepPoints, TwoWorkersRunEveryPointOnceWithWholePrefixedLines) {
   EXPECT_EQ(point_lines, 12);
   EXPECT_NE(log.str().find("== a\n"), std::string::npos);
   EXPECT_EQ(log.str().find("== b\n"), std::string::npos);
+}
+
+TEST(SweepPoints, EachStoredPointCarriesWhenAndHowLongItRan) {
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  Recorder recorder;
+  std::vector<SweepPoint> points{recorder.point("a", 1), recorder.point("b", 2)};
+  std::ostringstream log;
+  const double before = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  run_sweep_points(store, points, {1, nullptr}, "test sweep", log);
+  nlohmann::json document = nlohmann::json::parse(read_file(dir / "results.json"));
+  std::vector<PointTiming> timings;
+  for (const auto& entry : document.at("points")) {
+    auto timing = point_timing(entry);
+    ASSERT_TRUE(timing) << entry.dump();
+    EXPECT_GE(timing->started_unix, before - 1.0);
+    EXPECT_GE(timing->wall_seconds, 0.055) << "each point sleeps 3 x 20 ms";
+    EXPECT_EQ(entry.at("value").at("value"), entry.at("key") == "a" ? 1 : 2) << "the value stays the point's own";
+    timings.push_back(*timing);
+  }
+  ASSERT_EQ(timings.size(), 2u);
+  EXPECT_GE(busy_seconds(timings), timings[0].wall_seconds + timings[1].wall_seconds - 1e-3)
+      << "one worker: the points ran one after the other (system and steady clocks agree to a millisecond)";
+}
+
+TEST(SweepPoints, BusySecondsCountPointsRunSideBySideOnce) {
+  EXPECT_EQ(busy_seconds({}), 0.0);
+  EXPECT_DOUBLE_EQ(busy_seconds({{100.0, 10.0}}), 10.0);
+  // Overlapping, nested, touching and separate spans, given out of order.
+  EXPECT_DOUBLE_EQ(busy_seconds({{105.0, 10.0}, {100.0, 10.0}, {106.0, 2.0}, {115.0, 5.0}, {200.0, 1.0}}), 21.0);
+  EXPECT_FALSE(point_timing(nlohmann::json{{"key", "a"}, {"value", 1}}));
 }
 
 TEST(SweepPoints, AFailingPointStopsNewPointsKeepsFinishedOnesAndRethrows) {
