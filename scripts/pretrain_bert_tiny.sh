@@ -8,8 +8,9 @@
 #   1. sequences of 32 tokens, 18,000 steps of 32 sequences;
 #   2. sequences of 128 tokens, 2,000 steps of 32 sequences, from phase 1.
 # Getting off the masked-LM "unigram plateau" takes optimizer steps, not tokens
-# (docs/results/pretrain.md, session 9): a step of 32 x 32 tokens costs a
-# fifth of one of 64 x 128, so phase 1 buys many more steps in the same time.
+# (docs/results/pretrain.md, "Short sequences get off the plateau"): a step of
+# 32 x 32 tokens costs a fifth of one of 64 x 128, so phase 1 buys many more
+# steps in the same time.
 # About an hour on one core. Resumable: after a kill, run it again.
 # WHITTLE_THREADS=1 leaves the other core to another job (default: all cores).
 #   bash scripts/pretrain_bert_tiny.sh PATH/TO/aclImdb_v1.tar.gz
