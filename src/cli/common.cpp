@@ -4,6 +4,7 @@
 #include <iostream>
 #include <vector>
 
+#include "experiments/compressed_model.h"
 #include "util/error.h"
 
 #ifndef WHITTLE_ASSETS_DIR
@@ -49,6 +50,35 @@ data::TokenizedDataset load_split(const DataOptions& options, data::Split split,
   std::cerr << data::split_name(split) << ": " << dataset.size() << " of " << available << " reviews, "
             << dataset.total_tokens() << " tokens\n";
   return dataset;
+}
+
+void ExperimentData::add_to(CLI::App& command) {
+  source.add_to(command);
+  command.add_option("--train-limit", train_limit, "balanced subset of the train split (0 = all)");
+  command.add_option("--test-limit", test_limit, "balanced subset of the test split (0 = all)");
+  command.add_option("--eval-batch-size", eval_batch_size, "evaluation batch size")->capture_default_str();
+}
+
+void ExperimentData::validate() const {
+  source.validate();
+  if (train_limit < 0) throw Error("--train-limit must not be negative (0 = all), got " + std::to_string(train_limit));
+  if (test_limit < 0) throw Error("--test-limit must not be negative (0 = all), got " + std::to_string(test_limit));
+  if (eval_batch_size < 1) throw Error("--eval-batch-size must be at least 1, got " + std::to_string(eval_batch_size));
+}
+
+data::TokenizedDataset ExperimentData::load(data::Split split, const text::Tokenizer& tokenizer) const {
+  return load_split(source, split, split == data::Split::train ? train_limit : test_limit, tokenizer);
+}
+
+nlohmann::json ExperimentData::describe() const { return describe_data(source, train_limit, test_limit); }
+
+void save_and_print_summary(const fs::path& out, model::BertForSequenceClassification& model, nlohmann::json notes,
+                            const std::string& command_key, nlohmann::json summary, const fs::path& tokenizer_dir) {
+  notes[command_key] = summary;
+  experiments::save_compressed(out, model, notes, tokenizer_dir);
+  summary.erase("layers");
+  std::cout << summary.dump() << std::endl;
+  std::cerr << "saved " << out.string() << "\n";
 }
 
 nlohmann::json describe_data(const DataOptions& data, int64_t train_limit, int64_t test_limit) {

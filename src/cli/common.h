@@ -8,6 +8,7 @@
 
 #include "data/imdb.h"
 #include "data/tokenized.h"
+#include "model/bert.h"
 #include "text/tokenizer.h"
 #include "train/evaluate.h"
 
@@ -29,6 +30,22 @@ struct DataOptions {
   void validate() const;
 };
 
+// The data a training or sweep command works on: the source, balanced
+// subsets of both splits, and the evaluation batch.
+struct ExperimentData {
+  DataOptions source;
+  int64_t train_limit = 0;  // 0: the whole split
+  int64_t test_limit = 0;
+  int64_t eval_batch_size = 32;
+
+  void add_to(CLI::App& command);
+  void validate() const;
+  data::TokenizedDataset load(data::Split split, const text::Tokenizer& tokenizer) const;
+  train::EvalOptions eval_options(int64_t length_multiple) const { return {eval_batch_size, length_multiple}; }
+  // What results were measured on (see describe_data).
+  nlohmann::json describe() const;
+};
+
 // The tokenizer in `preferred` (a checkpoint directory) when it has a
 // vocab.txt, else the one named by the options.
 std::filesystem::path resolve_tokenizer_dir(const DataOptions& options, const std::filesystem::path& preferred);
@@ -41,6 +58,14 @@ data::TokenizedDataset load_split(const DataOptions& options, data::Split split,
 // What a sweep's results were measured on; part of its signature, so that
 // results on other data never mix in.
 nlohmann::json describe_data(const DataOptions& data, int64_t train_limit, int64_t test_limit);
+
+// The ending of the commands that write a compressed checkpoint: saves
+// `model` with `summary` recorded in its whittle.json under `command_key`
+// (beside what `notes` held), then prints the summary without its per-layer
+// "layers" as one JSON line on stdout and says where it went on stderr.
+void save_and_print_summary(const std::filesystem::path& out, model::BertForSequenceClassification& model,
+                            nlohmann::json notes, const std::string& command_key, nlohmann::json summary,
+                            const std::filesystem::path& tokenizer_dir);
 
 // The "text" of one JSON line {"text": ...} read from stdin; a clear error
 // naming the line otherwise.

@@ -22,11 +22,8 @@ struct FinetuneArguments {
   std::string from;
   std::string config;
   std::string out;
-  DataOptions data;
-  int64_t train_limit = 0;
-  int64_t test_limit = 0;
+  ExperimentData data;
   bool skip_eval = false;
-  int64_t eval_batch_size = 32;
   int64_t reinit_query_key = 0;
   int64_t reinit_layers = 0;
   TrainFlags training;
@@ -48,12 +45,11 @@ void run_finetune(const FinetuneArguments& arguments) {
   bool from_scratch = arguments.from.empty();
   if (!from_scratch && !arguments.config.empty()) throw Error("give either --from DIR or --config FILE, not both");
   train::TrainOptions options = arguments.training.resolve(
-      from_scratch ? scratch_training_defaults() : mase_finetune_defaults(), arguments.data.seed);
-  if (arguments.eval_batch_size < 1) throw Error("--eval-batch-size must be at least 1");
+      from_scratch ? scratch_training_defaults() : mase_finetune_defaults(), arguments.data.source.seed);
   auto reinit = reinit_request(arguments, options.seed);
 
   model::BertForSequenceClassification model{nullptr};
-  fs::path tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  fs::path tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
   if (from_scratch) {
     fs::path config_path = arguments.config.empty() ? assets_dir() / "bert-tiny" / "config.json" : fs::path(arguments.config);
     model = model::new_classifier(model::load_bert_config(config_path), options.seed);
@@ -69,9 +65,9 @@ void run_finetune(const FinetuneArguments& arguments) {
     std::cerr << "model: re-initialised " << reinitialised.size() << " tensors of the top " << reinit->top_layers
               << (reinit->scope == model::ReinitScope::layer ? " layer(s)" : " layer(s)' attention query/key") << "\n";
   }
-  if (model->config().max_position_embeddings < arguments.data.max_length) {
+  if (model->config().max_position_embeddings < arguments.data.source.max_length) {
     // Longer inputs would index past the position embeddings deep inside the model.
-    throw Error("--max-length " + std::to_string(arguments.data.max_length) + " is longer than the model's " +
+    throw Error("--max-length " + std::to_string(arguments.data.source.max_length) + " is longer than the model's " +
                 "max_position_embeddings (" + std::to_string(model->config().max_position_embeddings) + ")");
   }
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
@@ -79,12 +75,12 @@ void run_finetune(const FinetuneArguments& arguments) {
     throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +
                 std::to_string(model->config().vocab_size));
   }
-  auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+  auto train_set = arguments.data.load(data::Split::train, tokenizer);
   std::optional<data::TokenizedDataset> test_set;
-  if (!arguments.skip_eval) test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  if (!arguments.skip_eval) test_set = arguments.data.load(data::Split::test, tokenizer);
 
   nlohmann::json history = nlohmann::json::array();
-  train::EvalOptions eval_options{arguments.eval_batch_size, options.length_multiple};
+  train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
   auto after_epoch = [&](const train::EpochReport& report) {
     nlohmann::json entry = {{"epoch", report.epoch},
                             {"train_loss", report.mean_loss},
@@ -121,8 +117,6 @@ void register_finetune_command(CLI::App& app) {
   command->add_option("--config", arguments->config, "start from a random initialisation of this config.json");
   command->add_option("--out", arguments->out, "where to write the fine-tuned checkpoint")->required();
   arguments->data.add_to(*command);
-  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
-  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
   arguments->training.add_to(*command, mase_finetune_defaults());
   command->add_option("--reinit-query-key", arguments->reinit_query_key,
                       "re-initialise the attention query and key of the top N encoder layers of --from "
@@ -130,7 +124,6 @@ void register_finetune_command(CLI::App& app) {
   command->add_option("--reinit-layers", arguments->reinit_layers,
                       "re-initialise the top N encoder layers of --from entirely");
   command->add_flag("--no-eval", arguments->skip_eval, "do not evaluate on the test split after each epoch");
-  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
   command->callback([arguments] { run_finetune(*arguments); });
 }
 

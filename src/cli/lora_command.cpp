@@ -22,10 +22,7 @@ struct LoraArguments {
   std::optional<int64_t> rank;
   std::optional<double> alpha;
   std::optional<double> dropout;
-  DataOptions data;
-  int64_t train_limit = 0;
-  int64_t test_limit = 0;
-  int64_t eval_batch_size = 32;
+  ExperimentData data;
   TrainFlags training;
 };
 
@@ -44,13 +41,13 @@ passes::LoraConfig lora_config(const LoraArguments& arguments) {
 void run_lora(const LoraArguments& arguments) {
   arguments.data.validate();
   passes::LoraConfig config = lora_config(arguments);
-  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.seed);
-  train::EvalOptions eval_options{arguments.eval_batch_size, options.length_multiple};
+  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.source.seed);
+  train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
 
-  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
-  auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
-  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  auto train_set = arguments.data.load(data::Split::train, tokenizer);
+  auto test_set = arguments.data.load(data::Split::test, tokenizer);
 
   experiments::LoraTrainingRequest request{arguments.from, passes::to_json(config), config.origin, options,
                                            eval_options};
@@ -78,9 +75,6 @@ void register_lora_command(CLI::App& app) {
   command->add_option("--alpha", arguments->alpha, "adapter scale numerator, scaling = alpha / rank (default 1)");
   command->add_option("--dropout", arguments->dropout, "dropout on the adapter input while training (default 0.5)");
   arguments->data.add_to(*command);
-  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
-  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
-  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
   arguments->training.add_to(*command, mase_finetune_defaults());
   command->callback([arguments] { run_lora(*arguments); });
 }

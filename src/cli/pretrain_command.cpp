@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/train_flags.h"
 #include "data/pretrain_corpus.h"
 #include "model/bert_mlm.h"
 #include "train/mlm_evaluate.h"
@@ -40,7 +41,8 @@ struct PretrainArguments {
   std::optional<int64_t> steps;
   std::optional<double> epochs;
   std::optional<double> time_budget_minutes;
-  train::PretrainOptions options;
+  train::PretrainOptions options;  // the optimizer's fields come from `optimizer`
+  OptimizerFlags optimizer;
   int64_t eval_batch_size = 64;
 };
 
@@ -184,6 +186,7 @@ fs::path tokenizer_dir_for(const PretrainArguments& arguments) {
 }
 
 void run_pretrain(PretrainArguments arguments) {
+  arguments.optimizer.apply_to(arguments.options);
   model::BertForMaskedLM model = starting_model(arguments);
   const model::BertConfig config = model->config();
   validate(arguments, config);
@@ -278,13 +281,7 @@ void register_pretrain_command(CLI::App& app) {
   steps->excludes(epochs);
   command->add_option("--time-budget-minutes", arguments->time_budget_minutes,
                       "fit the schedule into this many minutes (measured at the start; caps --steps/--epochs)");
-  command->add_option("--batch-size", options.batch_size, "sequences per step")->capture_default_str();
-  command->add_option("--lr", options.learning_rate, "peak learning rate")->capture_default_str();
-  command->add_option("--weight-decay", options.weight_decay, "AdamW weight decay")->capture_default_str();
-  command->add_option("--warmup-ratio", options.warmup_ratio, "fraction of steps for linear warm-up")
-      ->capture_default_str();
-  command->add_option("--max-grad-norm", options.max_grad_norm, "gradient clipping norm, 0 disables")
-      ->capture_default_str();
+  arguments->optimizer.add_to(*command, options);
   command->add_option("--seed", options.seed, "seed for initialisation, data order, masks and dropout")
       ->capture_default_str();
   command->add_option("--checkpoint-minutes", options.checkpoint_minutes, "save the resume state this often")

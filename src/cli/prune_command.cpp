@@ -24,10 +24,7 @@ struct PruneArguments {
   std::string scope = "local";
   bool weights_only = false;
   std::string out;
-  DataOptions data;
-  int64_t train_limit = 0;
-  int64_t test_limit = 0;
-  int64_t eval_batch_size = 32;
+  ExperimentData data;
   TrainFlags training;
 };
 
@@ -52,15 +49,15 @@ std::optional<passes::PruneCalibration> calibration_for(const passes::PruneConfi
 void run_prune(const PruneArguments& arguments) {
   arguments.data.validate();
   passes::PruneConfig config = prune_config(arguments);
-  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.seed);
-  train::EvalOptions eval_options{arguments.eval_batch_size, options.length_multiple};
+  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.source.seed);
+  train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
 
   auto loaded = experiments::load_compressed(arguments.from, options.seed);
   auto& model = loaded.model;
-  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
-  auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
-  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  auto train_set = arguments.data.load(data::Split::train, tokenizer);
+  auto test_set = arguments.data.load(data::Split::test, tokenizer);
 
   auto pad_id = static_cast<int32_t>(model->config().pad_token_id);
   auto report = passes::prune_pass(model, config, options.seed, calibration_for(config, train_set, pad_id));
@@ -75,12 +72,7 @@ void run_prune(const PruneArguments& arguments) {
                             {"best_accuracy", std::max(after_pruning.accuracy, outcome.best_accuracy)},
                             {"overall_weight_sparsity", report.overall_sparsity()},
                             {"layers", passes::to_json(report)}};
-  nlohmann::json notes = loaded.whittle;
-  notes["prune_command"] = summary;
-  experiments::save_compressed(arguments.out, model, notes, tokenizer_dir);
-  summary.erase("layers");
-  std::cout << summary.dump() << std::endl;
-  std::cerr << "saved " << arguments.out << "\n";
+  save_and_print_summary(arguments.out, model, loaded.whittle, "prune_command", std::move(summary), tokenizer_dir);
 }
 
 }  // namespace
@@ -97,9 +89,6 @@ void register_prune_command(CLI::App& app) {
   command->add_flag("--weights-only", arguments->weights_only, "do not prune the Linear inputs (the lab prunes both)");
   command->add_option("--out", arguments->out, "where to write the pruned checkpoint")->required();
   arguments->data.add_to(*command);
-  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
-  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
-  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
   arguments->training.add_to(*command, mase_finetune_defaults());
   command->callback([arguments] { run_prune(*arguments); });
 }

@@ -22,10 +22,7 @@ struct QuantizeArguments {
   std::optional<int64_t> frac_width;
   std::string out;
   bool qat = false;
-  DataOptions data;
-  int64_t train_limit = 0;
-  int64_t test_limit = 0;
-  int64_t eval_batch_size = 32;
+  ExperimentData data;
   TrainFlags training;
 };
 
@@ -40,34 +37,29 @@ passes::QuantizeConfig quantize_config(const QuantizeArguments& arguments) {
 void run_quantize(const QuantizeArguments& arguments) {
   arguments.data.validate();
   passes::QuantizeConfig config = quantize_config(arguments);
-  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.seed);
-  train::EvalOptions eval_options{arguments.eval_batch_size, options.length_multiple};
+  train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.source.seed);
+  train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
 
   auto loaded = experiments::load_compressed(arguments.from, options.seed);
   auto& model = loaded.model;
   auto report = passes::quantize_pass(model, config);
   std::cerr << "quantized " << report.quantized_count() << " of " << report.layers.size() << " Linear layers\n";
 
-  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data, arguments.from);
+  auto tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
-  auto test_set = load_split(arguments.data, data::Split::test, arguments.test_limit, tokenizer);
+  auto test_set = arguments.data.load(data::Split::test, tokenizer);
   auto ptq = train::evaluate(model, test_set, eval_options, std::cerr);
   nlohmann::json summary = {{"layers", passes::to_json(report)}, {"ptq", experiments::to_json(ptq)}};
   double best = ptq.accuracy;
   if (arguments.qat) {
-    auto train_set = load_split(arguments.data, data::Split::train, arguments.train_limit, tokenizer);
+    auto train_set = arguments.data.load(data::Split::train, tokenizer);
     auto outcome = experiments::train_with_evaluation(model, train_set, test_set, options, eval_options, std::cerr);
     model::assign_tensors(*model, outcome.best_state, {});
     summary["qat"] = {{"options", experiments::to_json(options)}, {"epochs", outcome.epochs}, {"best_epoch", outcome.best_epoch}};
     best = std::max(best, outcome.best_accuracy);
   }
   summary["best_accuracy"] = best;
-  nlohmann::json notes = loaded.whittle;
-  notes["quantize_command"] = summary;
-  experiments::save_compressed(arguments.out, model, notes, tokenizer_dir);
-  summary.erase("layers");
-  std::cout << summary.dump() << std::endl;
-  std::cerr << "saved " << arguments.out << "\n";
+  save_and_print_summary(arguments.out, model, loaded.whittle, "quantize_command", std::move(summary), tokenizer_dir);
 }
 
 }  // namespace
@@ -83,9 +75,6 @@ void register_quantize_command(CLI::App& app) {
   command->add_option("--out", arguments->out, "where to write the quantized checkpoint")->required();
   command->add_flag("--qat", arguments->qat, "quantization-aware fine-tuning after PTQ");
   arguments->data.add_to(*command);
-  command->add_option("--train-limit", arguments->train_limit, "balanced subset of the train split (0 = all)");
-  command->add_option("--test-limit", arguments->test_limit, "balanced subset of the test split (0 = all)");
-  command->add_option("--eval-batch-size", arguments->eval_batch_size, "evaluation batch size")->capture_default_str();
   arguments->training.add_to(*command, mase_finetune_defaults());
   command->callback([arguments] { run_quantize(*arguments); });
 }

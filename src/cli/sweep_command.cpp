@@ -12,27 +12,16 @@
 namespace whittle::cli {
 namespace {
 
-// The data flags both sweeps take.
-struct SweepData {
-  DataOptions source;
-  int64_t train_limit = 0;
-  int64_t test_limit = 0;
-  int64_t eval_batch_size = 32;
+// The data and worker flags both sweeps take.
+struct SweepData : ExperimentData {
   int workers = 1;
 
   void add_to(CLI::App& command) {
-    source.add_to(command);
+    ExperimentData::add_to(command);
     add_workers_option(command, workers);
-    command.add_option("--train-limit", train_limit, "balanced subset of the train split (0 = all)");
-    command.add_option("--test-limit", test_limit, "balanced subset of the test split (0 = all)");
-    command.add_option("--eval-batch-size", eval_batch_size, "evaluation batch size")->capture_default_str();
-  }
-  nlohmann::json describe() const { return describe_data(source, train_limit, test_limit); }
-  data::TokenizedDataset load(data::Split split, const text::Tokenizer& tokenizer) const {
-    return load_split(source, split, split == data::Split::train ? train_limit : test_limit, tokenizer);
   }
   experiments::SweepSetup setup(const std::string& from, const std::string& out, int64_t length_multiple) const {
-    return {from, out, {eval_batch_size, length_multiple}, describe(), workers};
+    return {from, out, eval_options(length_multiple), describe(), workers};
   }
 };
 
@@ -47,7 +36,7 @@ struct QuantSweepArguments {
 };
 
 void run_quant_sweep(const QuantSweepArguments& arguments) {
-  arguments.data.source.validate();
+  arguments.data.validate();
   auto qat = arguments.qat.resolve(mase_finetune_defaults(), arguments.data.source.seed);
   experiments::QuantSweepOptions options{arguments.data.setup(arguments.from, arguments.out, qat.length_multiple)};
   options.widths = arguments.widths;
@@ -83,15 +72,15 @@ void register_quant_sweep(CLI::App& sweep) {
 struct PruneSweepArguments {
   std::string from;
   std::string out;
-  std::vector<double> sparsities = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
-  std::vector<std::string> methods = {"random", "l1-norm"};
+  std::vector<double> sparsities = experiments::default_sparsities();
+  std::vector<std::string> methods = experiments::default_prune_methods();
   bool weights_only = false;
   SweepData data;
   TrainFlags finetune;
 };
 
 void run_prune_sweep(const PruneSweepArguments& arguments) {
-  arguments.data.source.validate();
+  arguments.data.validate();
   auto finetune = arguments.finetune.resolve(mase_finetune_defaults(), arguments.data.source.seed);
   experiments::PruneSweepOptions options{arguments.data.setup(arguments.from, arguments.out, finetune.length_multiple)};
   options.sparsities = arguments.sparsities;

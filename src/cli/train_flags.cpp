@@ -15,8 +15,7 @@ std::string show(const T& value) {
 
 }  // namespace
 
-void TrainFlags::add_to(CLI::App& command, const train::TrainOptions& defaults, const std::string& prefix) {
-  command.add_option("--" + prefix + "epochs", epochs, "epochs (default " + show(defaults.epochs) + ")");
+void OptimizerFlags::add_flags(CLI::App& command, const Shown& defaults, const std::string& prefix) {
   command.add_option("--" + prefix + "batch-size", batch_size, "batch size (default " + show(defaults.batch_size) + ")");
   command.add_option("--" + prefix + "lr", learning_rate, "peak learning rate (default " + show(defaults.learning_rate) + ")");
   command.add_option("--" + prefix + "weight-decay", weight_decay,
@@ -25,17 +24,18 @@ void TrainFlags::add_to(CLI::App& command, const train::TrainOptions& defaults, 
                      "fraction of steps for linear warm-up (default " + show(defaults.warmup_ratio) + ")");
   command.add_option("--" + prefix + "max-grad-norm", max_grad_norm,
                      "gradient clipping norm, 0 disables (default " + show(defaults.max_grad_norm) + ")");
+}
+
+void TrainFlags::add_to(CLI::App& command, const train::TrainOptions& defaults, const std::string& prefix) {
+  command.add_option("--" + prefix + "epochs", epochs, "epochs (default " + show(defaults.epochs) + ")");
+  optimizer.add_to(command, defaults, prefix);
   command.add_flag("--" + prefix + "freeze-embeddings", freeze_embeddings,
                    "train without the embeddings, as Mase's tutorials do after LoRA");
 }
 
 train::TrainOptions TrainFlags::resolve(train::TrainOptions defaults, uint64_t seed) const {
   defaults.epochs = epochs.value_or(defaults.epochs);
-  defaults.batch_size = batch_size.value_or(defaults.batch_size);
-  defaults.learning_rate = learning_rate.value_or(defaults.learning_rate);
-  defaults.weight_decay = weight_decay.value_or(defaults.weight_decay);
-  defaults.warmup_ratio = warmup_ratio.value_or(defaults.warmup_ratio);
-  defaults.max_grad_norm = max_grad_norm.value_or(defaults.max_grad_norm);
+  optimizer.apply_to(defaults);
   defaults.freeze_embeddings = freeze_embeddings || defaults.freeze_embeddings;
   defaults.seed = seed;
   defaults.validate();

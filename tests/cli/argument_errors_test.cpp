@@ -57,6 +57,23 @@ TEST(CliArguments, ZeroBatchSizeIsRefused) {
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
+TEST(CliArguments, NegativeLimitsAndZeroEvaluationBatchAreRefused) {
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--train-limit", "-5"}, {"--test-limit", "-1"}, {"--eval-batch-size", "0"}}) {
+    TempDir dir;
+    expect_one_line_error(run_tiny_finetune(dir, {flag, value}), {flag, value});
+    EXPECT_FALSE(fs::exists(dir / "out")) << flag;
+  }
+}
+
+TEST(CliArguments, PretrainTakesTheSharedOptimizerFlags) {
+  TempDir dir;
+  expect_one_line_error(run_whittle({"pretrain", "--data", imdb_fixture().string(), "--out", (dir / "out").string(),
+                                     "--lr", "-1"},
+                                    dir),
+                        {"learning"});
+}
+
 TEST(CliArguments, NegativeLearningRateIsRefused) {
   TempDir dir;
   expect_one_line_error(run_tiny_finetune(dir, {"--lr", "-1"}), {"learning rate", "-1"});
