@@ -1,5 +1,7 @@
 #include "experiments/lab_config.h"
 
+#include "experiments/prune_sweep.h"
+#include "experiments/quant_sweep.h"
 #include "passes/config_file.h"
 #include "passes/lora/lora_config.h"
 #include "passes/prune/prune_config.h"
@@ -156,29 +158,28 @@ LabConfig parse_lab_config(json document, const std::string& origin, const fs::p
 
   ConfigTable quantize = root.table("quantize");
   quantize.allow_only({"widths", "training"});
-  config.quant_widths = quantize.integers("widths", {4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32});
-  if (config.quant_widths.empty()) throw quantize.error("widths", "must name at least one width");
-  for (int64_t width : config.quant_widths) {
-    try {
-      passes::validate_fixed_point_format({width, width / 2});
-    } catch (const Error& error) {
-      throw quantize.error("widths", std::string("holds an impossible width: ") + error.what());
-    }
+  config.quant_widths = quantize.integers("widths", default_quant_widths());
+  try {
+    validate_quant_widths(config.quant_widths, std::nullopt);
+  } catch (const Error& error) {
+    throw quantize.error("widths", error.what());
   }
   config.qat = read_training(quantize.table("training"), train::hugging_face_trainer_defaults(), seed);
 
   ConfigTable prune = root.table("prune");
   prune.allow_only({"sparsities", "methods", "activations", "training"});
-  config.sparsities = prune.numbers("sparsities", {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9});
-  config.prune_methods = prune.strings("methods", {"random", "l1-norm"});
+  config.sparsities = prune.numbers("sparsities", default_sparsities());
+  config.prune_methods = prune.strings("methods", default_prune_methods());
   config.prune_activations = prune.boolean("activations", true);
-  if (config.sparsities.empty()) throw prune.error("sparsities", "must name at least one sparsity");
-  if (config.prune_methods.empty()) throw prune.error("methods", "must name at least one method");
-  for (const auto& method : config.prune_methods) passes::parse_prune_method(method, origin + ": prune.methods");
-  for (double sparsity : config.sparsities) {
-    if (!(sparsity >= 0.0 && sparsity < 1.0)) {
-      throw prune.error("sparsities", "must lie in [0, 1), got " + std::to_string(sparsity));
-    }
+  try {
+    validate_sparsities(config.sparsities);
+  } catch (const Error& error) {
+    throw prune.error("sparsities", error.what());
+  }
+  try {
+    validate_prune_methods(config.prune_methods);
+  } catch (const Error& error) {
+    throw prune.error("methods", error.what());
   }
   config.prune_finetune = read_training(prune.table("training"), train::hugging_face_trainer_defaults(), seed);
 

@@ -6,8 +6,10 @@
 #include <sstream>
 
 #include "experiments/compressed_model.h"
+#include "experiments/model_size.h"
 #include "experiments/point_runner.h"
 #include "experiments/result_store.h"
+#include "experiments/sweep_baseline.h"
 #include "experiments/train_with_evaluation.h"
 #include "passes/prune/prune_config.h"
 #include "passes/prune/prune_pass.h"
@@ -51,17 +53,32 @@ nlohmann::json run_point(const PruneSweepOptions& options, const std::string& me
           {"after_pruning", to_json(after_pruning)},
           {"epochs", outcome.epochs},
           {"best_epoch", outcome.best_epoch},
-          {"accuracy", std::max(after_pruning.accuracy, outcome.best_accuracy)}};
+          {"accuracy", std::max(after_pruning.accuracy, outcome.best_accuracy)},
+          {"size", to_json(measure_model_size(loaded.model))}};
 }
 
 }  // namespace
 
+std::vector<double> default_sparsities() { return {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}; }
+
+std::vector<std::string> default_prune_methods() { return {"random", "l1-norm"}; }
+
+void validate_sparsities(const std::vector<double>& sparsities) {
+  if (sparsities.empty()) throw Error("the pruning sweep needs at least one sparsity");
+  for (double sparsity : sparsities) {
+    if (!(sparsity >= 0.0 && sparsity < 1.0)) throw Error("sparsity must lie in [0, 1), got " + std::to_string(sparsity));
+  }
+}
+
+void validate_prune_methods(const std::vector<std::string>& methods) {
+  if (methods.empty()) throw Error("the pruning sweep needs at least one method");
+  for (const auto& method : methods) passes::parse_prune_method(method, "method");
+}
+
 void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedDataset& train_set,
                      const data::TokenizedDataset& test_set, std::ostream& log) {
-  for (const auto& method : options.methods) passes::parse_prune_method(method, "--methods");
-  for (double sparsity : options.sparsities) {
-    if (!(sparsity >= 0.0 && sparsity < 1.0)) throw Error("sparsity must be in [0, 1), got " + std::to_string(sparsity));
-  }
+  validate_sparsities(options.sparsities);
+  validate_prune_methods(options.methods);
   fs::create_directories(options.out_dir);
   ResultStore store(options.out_dir / "results.json", signature(options));
   std::vector<std::pair<std::string, double>> pending;
@@ -73,9 +90,9 @@ void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedData
   bool need_baseline = !store.has("baseline");
   log << "pruning sweep: " << pending.size() + (need_baseline ? 1 : 0) << " points to run\n";
   std::vector<SweepPoint> points;
-  points.push_back({"baseline", [&options, &test_set](std::ostream& point_log) -> nlohmann::json {
-                      auto loaded = load_compressed(options.base_model, options.finetune.seed);
-                      return to_json(train::evaluate(loaded.model, test_set, options.eval, point_log));
+  points.push_back({"baseline", [&options, &test_set](std::ostream& point_log) {
+                      return evaluate_baseline(options.base_model, options.finetune.seed, test_set, options.eval,
+                                               point_log);
                     }});
   for (const auto& [method, sparsity] : pending) {
     points.push_back({point_key(method, sparsity),

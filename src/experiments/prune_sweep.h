@@ -12,12 +12,20 @@
 
 namespace whittle::experiments {
 
+// The lab's points: sparsity 0.1 to 0.9, random against L1-norm.
+std::vector<double> default_sparsities();
+std::vector<std::string> default_prune_methods();
+// Each throws whittle::Error unless the list has an entry, and each entry
+// is a sparsity in [0, 1) or a known method.
+void validate_sparsities(const std::vector<double>& sparsities);
+void validate_prune_methods(const std::vector<std::string>& methods);
+
 // base_model is the best QAT model of the quantization sweep.
 struct PruneSweepOptions : SweepSetup {
   PruneSweepOptions() = default;
   explicit PruneSweepOptions(SweepSetup setup) : SweepSetup(std::move(setup)) {}
-  std::vector<double> sparsities = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
-  std::vector<std::string> methods = {"random", "l1-norm"};
+  std::vector<double> sparsities = default_sparsities();
+  std::vector<std::string> methods = default_prune_methods();
   bool prune_activations = true;     // as Mase's lab: the same settings for weights and inputs
   train::TrainOptions finetune;      // Mase's defaults: AdamW 5e-5, batch 8, 1 epoch
 };

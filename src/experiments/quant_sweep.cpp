@@ -4,8 +4,10 @@
 #include <sstream>
 
 #include "experiments/compressed_model.h"
+#include "experiments/model_size.h"
 #include "experiments/point_runner.h"
 #include "experiments/result_store.h"
+#include "experiments/sweep_baseline.h"
 #include "experiments/train_with_evaluation.h"
 #include "passes/quantize/quantize_config.h"
 #include "passes/quantize/quantize_pass.h"
@@ -20,7 +22,9 @@ namespace {
 
 std::string width_key(const char* stage, int64_t width) { return std::string(stage) + "/w" + std::to_string(width); }
 
-int64_t frac_for(const QuantSweepOptions& options, int64_t width) { return options.frac_width.value_or(width / 2); }
+int64_t frac_for(std::optional<int64_t> frac_width, int64_t width) { return frac_width.value_or(width / 2); }
+
+int64_t frac_for(const QuantSweepOptions& options, int64_t width) { return frac_for(options.frac_width, width); }
 
 model::BertForSequenceClassification quantized_base(const QuantSweepOptions& options, int64_t width) {
   auto loaded = load_compressed(options.base_model, options.qat.seed);
@@ -44,7 +48,11 @@ nlohmann::json run_ptq_point(const QuantSweepOptions& options, int64_t width, co
                              std::ostream& log) {
   auto model = quantized_base(options, width);
   nlohmann::json test = to_json(train::evaluate(model, test_set, options.eval, log));
-  return {{"width", width}, {"frac_width", frac_for(options, width)}, {"test", test}, {"accuracy", test.at("accuracy")}};
+  return {{"width", width},
+          {"frac_width", frac_for(options, width)},
+          {"test", test},
+          {"accuracy", test.at("accuracy")},
+          {"size", to_json(measure_model_size(model))}};
 }
 
 nlohmann::json run_qat_point(const QuantSweepOptions& options, int64_t width, const data::TokenizedDataset& train_set,
@@ -60,7 +68,8 @@ nlohmann::json run_qat_point(const QuantSweepOptions& options, int64_t width, co
           {"epochs", outcome.epochs},
           {"best_epoch", outcome.best_epoch},
           {"accuracy", outcome.best_accuracy},
-          {"model", fs::relative(saved, options.out_dir).string()}};
+          {"model", fs::relative(saved, options.out_dir).string()},
+          {"size", to_json(measure_model_size(model))}};
 }
 
 void copy_directory(const fs::path& from, const fs::path& to) {
@@ -73,6 +82,11 @@ void copy_directory(const fs::path& from, const fs::path& to) {
 
 std::vector<int64_t> default_quant_widths() { return {4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32}; }
 
+void validate_quant_widths(const std::vector<int64_t>& widths, std::optional<int64_t> frac_width) {
+  if (widths.empty()) throw Error("the quantization sweep needs at least one width");
+  for (int64_t width : widths) passes::validate_fixed_point_format({width, frac_for(frac_width, width)});
+}
+
 nlohmann::json to_json(const QuantSweepSummary& summary) {
   return {{"baseline_accuracy", summary.baseline_accuracy},
           {"best_qat_width", summary.best_qat_width},
@@ -82,8 +96,7 @@ nlohmann::json to_json(const QuantSweepSummary& summary) {
 
 QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::TokenizedDataset& train_set,
                                   const data::TokenizedDataset& test_set, std::ostream& log) {
-  if (options.widths.empty()) throw Error("the quantization sweep has no widths");
-  for (int64_t width : options.widths) passes::validate_fixed_point_format({width, frac_for(options, width)});
+  validate_quant_widths(options.widths, options.frac_width);
   fs::create_directories(options.out_dir / "models");
   ResultStore store(options.out_dir / "results.json", signature(options));
 
@@ -103,8 +116,8 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
   for (const std::string& key : pending) {
     points.push_back({key, [&options, &train_set, &test_set, key](std::ostream& point_log) -> nlohmann::json {
                         if (key == "baseline") {
-                          auto loaded = load_compressed(options.base_model, options.qat.seed);
-                          return to_json(train::evaluate(loaded.model, test_set, options.eval, point_log));
+                          return evaluate_baseline(options.base_model, options.qat.seed, test_set, options.eval,
+                                                   point_log);
                         }
                         int64_t width = std::stoll(key.substr(key.find("/w") + 2));
                         return key.starts_with("ptq/") ? run_ptq_point(options, width, test_set, point_log)

@@ -15,6 +15,9 @@ namespace whittle::experiments {
 
 // Every even width up to 16, where accuracy changes, then 20 to 32.
 std::vector<int64_t> default_quant_widths();
+// Throws whittle::Error unless there is at least one width and each, with
+// `frac_width` (default width / 2), is a valid fixed-point format.
+void validate_quant_widths(const std::vector<int64_t>& widths, std::optional<int64_t> frac_width);
 
 // out_dir also gets models/ (each QAT model and best-qat).
 struct QuantSweepOptions : SweepSetup {
