@@ -130,9 +130,9 @@ std::optional<Section> baseline_section(const LabReport& report) {
   }
   if (report.lora) {
     const LoraResult& lora = *report.lora;
-    Table table{{"LoRA", "accuracy before", "accuracy after", "trainable parameters", "all parameters"}, {}};
-    table.rows.push_back({lora.description.empty() ? "LoRA" : lora.description, accuracy_text(lora.accuracy_before),
-                          accuracy_text(lora.accuracy_after), count_text(lora.trainable_parameters),
+    Table table{{"LoRA", "accuracy, adapters fused", "trainable parameters", "all parameters"}, {}};
+    table.rows.push_back({lora.description.empty() ? "LoRA" : lora.description, accuracy_text(lora.accuracy_after),
+                          count_text(lora.trainable_parameters),
                           count_text(lora.total_parameters)});
     section.blocks.push_back(std::move(table));
   }

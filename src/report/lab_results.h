@@ -17,7 +17,6 @@ struct ModelBits {
 
 struct LoraResult {
   std::string description;  // e.g. "rank 8 on query and value"
-  std::optional<double> accuracy_before;  // unknown: shown as —
   double accuracy_after = 0.0;
   int64_t trainable_parameters = 0;
   int64_t total_parameters = 0;

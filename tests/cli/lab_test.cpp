@@ -53,6 +53,10 @@ TEST(LabCommand, RunsEveryStageThenSkipsThemOnResume) {
             (dir / "run" / "quantize" / "models" / "best-qat").string());
   json prune = json::parse(read_text(dir / "run" / "prune" / "results.json"));
   EXPECT_EQ(prune.at("points").size(), 3u);  // baseline, random/0.5, l1-norm/0.5
+  for (const auto& point : prune.at("points")) {
+    EXPECT_GT(point.at("value").at("size").at("linear_bits").get<int64_t>(), 0) << "measured while the sweep ran";
+    EXPECT_GT(point.at("timing").at("wall_seconds").get<double>(), 0.0) << point.at("key");
+  }
 
   std::string markdown = read_text(dir / "run" / "report.md");
   std::string html = read_text(dir / "run" / "report.html");
