@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "model/attention.h"
+#include "model/multi_head_attention.h"
 
 namespace whittle::deploy {
 namespace {
@@ -71,11 +71,9 @@ torch::Tensor DeployedClassifier::layer_norm(const torch::Tensor& x, const Layer
   return torch::layer_norm(x, {config_.hidden_size}, norm.weight, norm.bias, config_.layer_norm_eps);
 }
 
-// As BertSelfAttentionImpl::forward in inference mode.
+// As BertSelfAttentionImpl::forward in inference mode, with the same attention after the projections.
 torch::Tensor DeployedClassifier::self_attention(Layer& layer, const torch::Tensor& queries, const torch::Tensor& hidden,
                                                  const model::AttentionMask& mask) {
-  const int64_t heads = config_.num_attention_heads;
-  const int64_t head_size = config_.hidden_size / heads;
   // The queries share the hidden states' quantization unless they are the [CLS] rows alone.
   const bool queries_are_hidden = queries.size(1) == hidden.size(1);
   std::vector<DeployedLinear*> from_hidden = {&layer.key, &layer.value};
@@ -85,15 +83,7 @@ torch::Tensor DeployedClassifier::self_attention(Layer& layer, const torch::Tens
   if (!layer.query_scaled) scaled_queries = scaled_queries * query_factor();
   const torch::Tensor& keys = projected[projected.size() - 2];
   const torch::Tensor& values = projected.back();
-  if (mask.key_lengths.defined()) {
-    return model::tiled_attention(scaled_queries, keys, values, mask.key_lengths, heads, 0.0, 0);
-  }
-  const int64_t batch = hidden.size(0);
-  auto split_heads = [&](const torch::Tensor& x) { return x.view({batch, x.size(1), heads, head_size}).transpose(1, 2); };
-  torch::Tensor scores = torch::matmul(split_heads(scaled_queries), split_heads(keys).transpose(-1, -2));
-  scores.add_(mask.additive);
-  torch::Tensor context = torch::matmul(torch::softmax(scores, -1), split_heads(values));
-  return context.transpose(1, 2).reshape({batch, queries.size(1), heads * head_size});
+  return model::multi_head_attention(scaled_queries, keys, values, mask, config_.num_attention_heads);
 }
 
 // As BertLayerImpl::forward in inference mode.

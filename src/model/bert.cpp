@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "model/multi_head_attention.h"
 #include "util/error.h"
 
 namespace whittle::model {
@@ -106,28 +107,31 @@ KeysValues BertSelfAttentionImpl::project_keys_values(const torch::Tensor& hidde
   return {key(hidden), value(hidden)};
 }
 
+torch::Tensor multi_head_attention(const torch::Tensor& scaled_queries, const torch::Tensor& keys,
+                                   const torch::Tensor& values, const AttentionMask& mask, int64_t heads,
+                                   const AttentionDropout& dropout) {
+  if (mask.key_lengths.defined()) {
+    double probability = dropout.training && dropout.seeds != nullptr ? dropout.probability : 0.0;
+    uint64_t seed = probability > 0.0 ? dropout.seeds->next() : 0;
+    return tiled_attention(scaled_queries, keys, values, mask.key_lengths, heads, probability, seed);
+  }
+  const int64_t batch = scaled_queries.size(0);
+  const int64_t head_size = scaled_queries.size(2) / heads;
+  auto split_heads = [&](const torch::Tensor& x) { return x.view({batch, x.size(1), heads, head_size}).transpose(1, 2); };
+  torch::Tensor scores = torch::matmul(split_heads(scaled_queries), split_heads(keys).transpose(-1, -2));
+  scores.add_(mask.additive);  // matmul keeps its inputs, not its output, for backward
+  torch::Tensor probabilities =
+      maybe_dropout(torch::softmax(scores, -1), dropout.probability, dropout.training, dropout.seeds);
+  torch::Tensor context = torch::matmul(probabilities, split_heads(values));
+  return context.transpose(1, 2).reshape({batch, scaled_queries.size(1), heads * head_size});
+}
+
 torch::Tensor BertSelfAttentionImpl::attend(const torch::Tensor& queries, const KeysValues& keys_values,
                                             const AttentionMask& mask, SeedSequence* dropout_seeds) {
-  int64_t batch = queries.size(0);
-  auto split_heads = [&](const torch::Tensor& x) {
-    return x.view({batch, x.size(1), heads_, head_size_}).transpose(1, 2);
-  };
   // Scaling the queries (B·Q·H values) is cheaper than scaling the scores (B·heads·Q·L).
   torch::Tensor scaled_queries = query(queries) * (1.0 / std::sqrt(static_cast<double>(head_size_)));
-  if (mask.key_lengths.defined()) {
-    double dropout = is_training() && dropout_seeds != nullptr ? dropout_ : 0.0;
-    uint64_t seed = dropout > 0.0 ? dropout_seeds->next() : 0;
-    return tiled_attention(scaled_queries, keys_values.keys, keys_values.values, mask.key_lengths, heads_, dropout,
-                           seed);
-  }
-  torch::Tensor q = split_heads(scaled_queries);
-  torch::Tensor k = split_heads(keys_values.keys);
-  torch::Tensor v = split_heads(keys_values.values);
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));
-  scores.add_(mask.additive);  // matmul keeps its inputs, not its output, for backward
-  torch::Tensor probabilities = maybe_dropout(torch::softmax(scores, -1), dropout_, is_training(), dropout_seeds);
-  torch::Tensor context = torch::matmul(probabilities, v);
-  return context.transpose(1, 2).reshape({batch, queries.size(1), heads_ * head_size_});
+  return multi_head_attention(scaled_queries, keys_values.keys, keys_values.values, mask, heads_,
+                              {dropout_, is_training(), dropout_seeds});
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(int64_t in_features, const BertConfig& config)
