@@ -105,6 +105,19 @@ void add_workers_option(CLI::App& command, int& workers) {
       ->capture_default_str();
 }
 
+void add_time_limit_option(CLI::App& command, std::optional<double>& minutes) {
+  command.add_option("--time-limit", minutes,
+                     "minutes: start no sweep point or stage that would not finish in time, then stop (exit 75); "
+                     "the same command resumes");
+}
+
+std::optional<std::chrono::steady_clock::time_point> deadline_after(const std::optional<double>& minutes) {
+  if (!minutes) return std::nullopt;
+  require_positive("--time-limit", *minutes);
+  std::chrono::duration<double> limit(*minutes * 60.0);
+  return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(limit);
+}
+
 std::string text_of_line(const std::string& line, int64_t line_number) {
   const std::string where = "stdin line " + std::to_string(line_number) + ": ";
   nlohmann::json record;

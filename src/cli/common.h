@@ -1,6 +1,8 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -82,5 +84,12 @@ void require_non_negative(const std::string& name, double value);
 // --workers N: sweep points run at a time, each on an equal share of the
 // threads (see experiments::PointRunnerOptions).
 void add_workers_option(CLI::App& command, int& workers);
+
+// --time-limit MINUTES: no sweep point or lab stage starts that would not
+// finish within that many minutes of the command's start (see
+// experiments::PointRunnerOptions::deadline); the run then stops with exit
+// code 75, and the same command resumes it.
+void add_time_limit_option(CLI::App& command, std::optional<double>& minutes);
+std::optional<std::chrono::steady_clock::time_point> deadline_after(const std::optional<double>& minutes);
 
 }  // namespace whittle::cli

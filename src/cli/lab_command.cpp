@@ -24,6 +24,7 @@ struct LabArguments {
   std::vector<std::string> overrides;
   std::string cache_dir;
   int workers = 1;
+  std::optional<double> time_limit_minutes;
 };
 
 fs::path default_lab_config() { return assets_dir().parent_path() / "configs" / "lab1.toml"; }
@@ -48,6 +49,7 @@ DataOptions data_options(const experiments::LabConfig& config, const std::string
 }
 
 void run_lab(const LabArguments& arguments) {
+  const auto deadline = deadline_after(arguments.time_limit_minutes);
   fs::path config_path = arguments.config.empty() ? default_lab_config() : fs::path(arguments.config);
   auto config = experiments::load_lab_config(config_path, arguments.profile, flag_overrides(arguments));
   fs::path run_dir = arguments.out.empty() ? fs::path("runs") / ("lab-" + (config.profile.empty() ? "default" : config.profile))
@@ -66,7 +68,7 @@ void run_lab(const LabArguments& arguments) {
   auto test_set = load_split(data, data::Split::test, config.data.test_limit, tokenizer);
   experiments::LabInputs inputs{train_set, test_set, tokenizer_dir,
                                 describe_data(data, config.data.train_limit, config.data.test_limit),
-                                arguments.workers};
+                                arguments.workers, deadline};
   auto outcome = experiments::run_lab(config, inputs, run_dir, log);
   log << "report: " << outcome.report_markdown.string() << " and " << outcome.report_html.string() << "\n";
   std::cout << nlohmann::json({{"run", run_dir.string()},
@@ -93,6 +95,7 @@ void register_lab_command(CLI::App& app) {
                                                      "--set quantize.widths=[4,8] (repeatable)");
   command->add_option("--cache-dir", arguments->cache_dir, "where tokenized datasets are cached");
   add_workers_option(*command, arguments->workers);
+  add_time_limit_option(*command, arguments->time_limit_minutes);
   command->callback([arguments] { run_lab(*arguments); });
 }
 

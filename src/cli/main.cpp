@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "util/error.h"
 #include "util/runtime.h"
+#include "util/time_limit.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"whittle: compress BERT models (quantization, pruning) and measure what it costs and buys"};
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
     // CLI11 checks for a subcommand before it reports unknown words.
     if (app.get_subcommands().empty() && !app.remaining().empty()) return app.exit(CLI::ExtrasError(app.remaining()));
     return app.exit(error);
+  } catch (const whittle::TimeLimitReached& stopped) {
+    std::cerr << "whittle: stopped: " << stopped.what() << "\n";
+    return 75;
   } catch (const whittle::Error& error) {
     std::cerr << "whittle: error: " << error.what() << "\n";
     return 1;

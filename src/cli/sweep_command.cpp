@@ -15,13 +15,15 @@ namespace {
 // The data and worker flags both sweeps take.
 struct SweepData : ExperimentData {
   int workers = 1;
+  std::optional<double> time_limit_minutes;
 
   void add_to(CLI::App& command) {
     ExperimentData::add_to(command);
     add_workers_option(command, workers);
+    add_time_limit_option(command, time_limit_minutes);
   }
   experiments::SweepSetup setup(const std::string& from, const std::string& out, int64_t length_multiple) const {
-    return {from, out, eval_options(length_multiple), describe(), workers};
+    return {from, out, eval_options(length_multiple), describe(), workers, deadline_after(time_limit_minutes)};
   }
 };
 

@@ -17,6 +17,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
+#include "util/time_limit.h"
 
 namespace whittle::experiments {
 namespace {
@@ -44,11 +45,8 @@ struct Stage {
   std::function<json()> run;
 };
 
-// Training a token costs about three forward passes (forward, backward of
-// activations and of weights); evaluation one.
-double training_work(const LabInputs& inputs, const train::TrainOptions& options) {
-  return static_cast<double>(options.epochs) *
-         (3.0 * static_cast<double>(inputs.train_set.total_tokens()) + static_cast<double>(inputs.test_set.total_tokens()));
+double stage_training_work(const LabInputs& inputs, const train::TrainOptions& options) {
+  return training_work(inputs.train_set, inputs.test_set, options.epochs);
 }
 
 train::EvalOptions eval_options(const LabConfig& config) { return {config.eval_batch_size, 32}; }
@@ -81,7 +79,7 @@ json base_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths
 
 SweepSetup sweep_setup(const LabConfig& config, const LabInputs& inputs, const fs::path& base_model,
                        const fs::path& out_dir) {
-  return {base_model, out_dir, eval_options(config), inputs.data_description, inputs.sweep_workers};
+  return {base_model, out_dir, eval_options(config), inputs.data_description, inputs.sweep_workers, inputs.deadline};
 }
 
 json lora_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
@@ -120,17 +118,17 @@ std::vector<Stage> lab_stages(const LabConfig& config, const LabInputs& inputs, 
   double prune_factor = config.prune_activations ? 2.0 : 1.0;
   std::vector<Stage> stages;
   if (config.base.finetune) {
-    stages.push_back({"base", "fine-tune the base model", training_work(inputs, config.base.finetune_options),
+    stages.push_back({"base", "fine-tune the base model", stage_training_work(inputs, config.base.finetune_options),
                       [&] { return base_stage(config, inputs, paths, log); }});
   }
   if (config.lora.enabled) {
-    stages.push_back({"lora", "LoRA fine-tuning, then fusion", training_work(inputs, config.lora.training),
+    stages.push_back({"lora", "LoRA fine-tuning, then fusion", stage_training_work(inputs, config.lora.training),
                       [&] { return lora_stage(config, inputs, paths, log); }});
   }
-  stages.push_back({"quantize", "PTQ and QAT sweep", test * (1 + widths) + widths * training_work(inputs, config.qat),
+  stages.push_back({"quantize", "PTQ and QAT sweep", test * (1 + widths) + widths * stage_training_work(inputs, config.qat),
                     [&] { return quantize_stage(config, inputs, paths, log); }});
   stages.push_back({"prune", "random and L1-norm pruning sweep",
-                    prune_points * prune_factor * (test + training_work(inputs, config.prune_finetune)),
+                    prune_points * prune_factor * (test + stage_training_work(inputs, config.prune_finetune)),
                     [&] { return prune_stage(config, inputs, paths, log); }});
   stages.push_back({"report", "report.md, report.html, size figure", 0.0, [&] {
                       return write_lab_report(config, paths.run, book.entries(), log);
@@ -184,6 +182,10 @@ LabOutcome run_lab(const LabConfig& config, const LabInputs& inputs, const fs::p
     if (book.done(stage.name) && stage.name != "report") {
       log << label << ": done in an earlier run, skipped\n";
       continue;
+    }
+    if (inputs.deadline && std::chrono::steady_clock::now() >= *inputs.deadline && stage.name != "report") {
+      throw TimeLimitReached("the lab reached its time limit before the " + stage.name +
+                             " stage; what it finished is saved: run the same command again to resume");
     }
     std::string eta;
     if (measured_work > 0.0) eta = ", lab ETA " + format_duration(measured_seconds / measured_work * remaining_work);

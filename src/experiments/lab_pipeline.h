@@ -1,6 +1,8 @@
 #pragma once
+#include <chrono>
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,9 @@ struct LabInputs {
   std::filesystem::path tokenizer_dir;  // copied into every saved model
   nlohmann::json data_description;      // part of every sweep's signature
   int sweep_workers = 1;                // sweep points run at a time; changes no result
+  // No stage or sweep point starts that would not finish by then; the run
+  // stops with whittle::TimeLimitReached and resumes when run again.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // The stages of a lab run, in order; each writes under the run directory.

@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/line_prefix_stream.h"
 #include "util/progress.h"
+#include "util/time_limit.h"
 
 namespace whittle::experiments {
 namespace {
@@ -53,7 +54,7 @@ class PointQueue {
         } else {
           result = point->run(log_);
         }
-        store(*point, std::move(result), to_json(clock.timing()));
+        store(*point, std::move(result), clock.timing());
       } catch (...) {
         std::lock_guard<std::mutex> guard(lock_);
         if (!error_) error_ = std::current_exception();
@@ -64,6 +65,12 @@ class PointQueue {
 
   int64_t finish() {
     if (error_) std::rethrow_exception(error_);
+    if (stopped_at_deadline_) {
+      std::size_t left = pending_.size() - next_;
+      throw TimeLimitReached(std::to_string(left) + " point" + (left == 1 ? "" : "s") +
+                             " of the sweep would not finish within the time limit (" + std::to_string(ran_) +
+                             " finished and saved); run the same command again to resume");
+    }
     progress_.finish();
     return ran_;
   }
@@ -77,14 +84,32 @@ class PointQueue {
       progress_.advance(1);
     }
     if (next_ == pending_.size()) return nullptr;
+    if (!finishes_in_time(*pending_[next_])) {
+      stopped_at_deadline_ = true;
+      return nullptr;
+    }
     const SweepPoint* point = pending_[next_++];
     log_ << "== " << point->key << "\n" << std::flush;
     return point;
   }
 
-  void store(const SweepPoint& point, nlohmann::json result, nlohmann::json timing) {
+  // Whether `point` is expected to end before the deadline; caller holds the lock.
+  bool finishes_in_time(const SweepPoint& point) const {
+    if (!options_.deadline) return true;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= *options_.deadline) return false;
+    if (!seconds_per_work_) return true;
+    std::chrono::duration<double> expected(*seconds_per_work_ * point.work);
+    return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(expected) <= *options_.deadline;
+  }
+
+  void store(const SweepPoint& point, nlohmann::json result, const PointTiming& timing) {
     std::lock_guard<std::mutex> guard(lock_);
-    store_.put(point.key, std::move(result), std::move(timing));
+    if (point.work > 0.0) {
+      double rate = timing.wall_seconds / point.work;
+      seconds_per_work_ = std::max(seconds_per_work_.value_or(0.0), rate);
+    }
+    store_.put(point.key, std::move(result), to_json(timing));
     ++ran_;
     if (options_.after_each) options_.after_each();
     progress_.advance(1);
@@ -99,6 +124,8 @@ class PointQueue {
   std::size_t next_ = 0;
   int64_t ran_ = 0;
   std::exception_ptr error_;
+  std::optional<double> seconds_per_work_;  // the slowest of the points finished so far
+  bool stopped_at_deadline_ = false;
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -12,10 +13,13 @@
 namespace whittle::experiments {
 
 // One measurement of a sweep: its key in the result store, and how to run
-// it. `run` writes its progress to the stream it is given.
+// it. `run` writes its progress to the stream it is given. `work` is its
+// expected cost relative to the sweep's other points (see SweepSetup's
+// work estimates), from which a time limit tells whether it can finish.
 struct SweepPoint {
   std::string key;
   std::function<nlohmann::json(std::ostream& log)> run;
+  double work = 1.0;
 };
 
 // When a point started (Unix seconds, comparable between processes and
@@ -40,6 +44,10 @@ struct PointRunnerOptions {
   int workers = 1;
   // Called after every stored point, one call at a time (e.g. to redraw figures).
   std::function<void()> after_each;
+  // No point starts that would not finish by then, going by the slowest
+  // rate (seconds per unit of work) of the points finished in this call;
+  // before one has finished, points start until the deadline has passed.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // Runs, in order, the points that `store` does not hold yet, rechecking
@@ -47,6 +55,8 @@ struct PointRunnerOptions {
 // Each result is stored as soon as its point ends. With several workers each
 // point's log lines carry its key. If a point throws, no new point starts,
 // the running ones finish and are stored, and the first error is rethrown.
+// When the deadline keeps points from starting, the running ones finish and
+// are stored, then whittle::TimeLimitReached says how many are left.
 // Returns how many points this call ran.
 int64_t run_sweep_points(ResultStore& store, const std::vector<SweepPoint>& points, const PointRunnerOptions& options,
                          const std::string& label, std::ostream& log);

@@ -14,6 +14,7 @@
 #include "passes/prune/prune_config.h"
 #include "passes/prune/prune_pass.h"
 #include "report/plot.h"
+#include "report/sweep_records.h"
 #include "report/sweep_results.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -23,12 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string point_key(const std::string& method, double sparsity) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%s/s%.2f", method.c_str(), sparsity);
-  return buffer;
-}
-
 nlohmann::json signature(const PruneSweepOptions& options) {
   return {{"sweep", "pruning"},
           {"base_model", fs::absolute(options.base_model).lexically_normal().string()},
@@ -37,24 +32,26 @@ nlohmann::json signature(const PruneSweepOptions& options) {
           {"data", options.data_description}};
 }
 
-nlohmann::json run_point(const PruneSweepOptions& options, const std::string& method, double sparsity,
-                         const data::TokenizedDataset& train_set, const data::TokenizedDataset& test_set,
-                         std::ostream& log) {
+report::PrunePoint run_point(const PruneSweepOptions& options, const std::string& method, double sparsity,
+                             const data::TokenizedDataset& train_set, const data::TokenizedDataset& test_set,
+                             std::ostream& log) {
   auto loaded = load_compressed(options.base_model, options.finetune.seed);
   auto config = passes::uniform_prune_config(sparsity, passes::parse_prune_method(method, "method"),
                                              passes::PruneScope::local, options.prune_activations);
-  auto report = passes::prune_pass(loaded.model, config, options.finetune.seed);
+  auto pruned = passes::prune_pass(loaded.model, config, options.finetune.seed);
   auto after_pruning = train::evaluate(loaded.model, test_set, options.eval, log);
   auto outcome = train_with_evaluation(loaded.model, train_set, test_set, options.finetune, options.eval, log);
-  return {{"method", method},
-          {"sparsity", sparsity},
-          {"measured_weight_sparsity", report.overall_sparsity()},
-          {"layers", passes::to_json(report)},
-          {"after_pruning", to_json(after_pruning)},
-          {"epochs", outcome.epochs},
-          {"best_epoch", outcome.best_epoch},
-          {"accuracy", std::max(after_pruning.accuracy, outcome.best_accuracy)},
-          {"size", to_json(measure_model_size(loaded.model))}};
+  report::PrunePoint point;
+  point.method = method;
+  point.sparsity = sparsity;
+  point.measured_weight_sparsity = pruned.overall_sparsity();
+  point.layers = passes::to_json(pruned);
+  point.after_pruning = evaluation_record(after_pruning);
+  point.epochs = outcome.epochs;
+  point.best_epoch = outcome.best_epoch;
+  point.accuracy = std::max(after_pruning.accuracy, outcome.best_accuracy);
+  point.size = to_json(measure_model_size(loaded.model));
+  return point;
 }
 
 }  // namespace
@@ -84,23 +81,29 @@ void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedData
   std::vector<std::pair<std::string, double>> pending;
   for (const auto& method : options.methods) {
     for (double sparsity : options.sparsities) {
-      if (!store.has(point_key(method, sparsity))) pending.emplace_back(method, sparsity);
+      if (!store.has(report::prune_point_key(method, sparsity))) pending.emplace_back(method, sparsity);
     }
   }
-  bool need_baseline = !store.has("baseline");
+  bool need_baseline = !store.has(report::kBaselineKey);
   log << "pruning sweep: " << pending.size() + (need_baseline ? 1 : 0) << " points to run\n";
   std::vector<SweepPoint> points;
-  points.push_back({"baseline", [&options, &test_set](std::ostream& point_log) {
+  points.push_back({report::kBaselineKey,
+                    [&options, &test_set](std::ostream& point_log) -> nlohmann::json {
                       return evaluate_baseline(options.base_model, options.finetune.seed, test_set, options.eval,
                                                point_log);
-                    }});
+                    },
+                    evaluation_work(test_set)});
+  // Evaluated right after pruning, then trained with an evaluation after every epoch.
+  const double point_work = evaluation_work(test_set) + training_work(train_set, test_set, options.finetune.epochs);
   for (const auto& [method, sparsity] : pending) {
-    points.push_back({point_key(method, sparsity),
-                      [&options, &train_set, &test_set, method, sparsity](std::ostream& point_log) {
+    points.push_back({report::prune_point_key(method, sparsity),
+                      [&options, &train_set, &test_set, method, sparsity](std::ostream& point_log) -> nlohmann::json {
                         return run_point(options, method, sparsity, train_set, test_set, point_log);
-                      }});
+                      },
+                      point_work});
   }
-  run_sweep_points(store, points, {options.workers, [&options] { write_prune_sweep_outputs(options.out_dir); }},
+  run_sweep_points(store, points,
+                   {options.workers, [&options] { write_prune_sweep_outputs(options.out_dir); }, options.deadline},
                    "pruning sweep", log);
   write_prune_sweep_outputs(options.out_dir);
 }

@@ -12,6 +12,8 @@
 #include "passes/quantize/quantize_config.h"
 #include "passes/quantize/quantize_pass.h"
 #include "report/plot.h"
+#include "report/sweep_records.h"
+#include "report/sweep_results.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -20,7 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string width_key(const char* stage, int64_t width) { return std::string(stage) + "/w" + std::to_string(width); }
+using report::QuantMode;
+using report::quant_point_key;
 
 int64_t frac_for(std::optional<int64_t> frac_width, int64_t width) { return frac_width.value_or(width / 2); }
 
@@ -44,18 +47,20 @@ fs::path qat_model_dir(const QuantSweepOptions& options, int64_t width) {
   return options.out_dir / "models" / ("qat-w" + std::to_string(width));
 }
 
-nlohmann::json run_ptq_point(const QuantSweepOptions& options, int64_t width, const data::TokenizedDataset& test_set,
+report::QuantPoint run_ptq_point(const QuantSweepOptions& options, int64_t width, const data::TokenizedDataset& test_set,
                              std::ostream& log) {
   auto model = quantized_base(options, width);
-  nlohmann::json test = to_json(train::evaluate(model, test_set, options.eval, log));
-  return {{"width", width},
-          {"frac_width", frac_for(options, width)},
-          {"test", test},
-          {"accuracy", test.at("accuracy")},
-          {"size", to_json(measure_model_size(model))}};
+  report::QuantPoint point;
+  point.mode = QuantMode::ptq;
+  point.width = width;
+  point.frac_width = frac_for(options, width);
+  point.test = evaluation_record(train::evaluate(model, test_set, options.eval, log));
+  point.accuracy = point.test->accuracy;
+  point.size = to_json(measure_model_size(model));
+  return point;
 }
 
-nlohmann::json run_qat_point(const QuantSweepOptions& options, int64_t width, const data::TokenizedDataset& train_set,
+report::QuantPoint run_qat_point(const QuantSweepOptions& options, int64_t width, const data::TokenizedDataset& train_set,
                              const data::TokenizedDataset& test_set, std::ostream& log) {
   auto model = quantized_base(options, width);
   auto outcome = train_with_evaluation(model, train_set, test_set, options.qat, options.eval, log);
@@ -63,13 +68,16 @@ nlohmann::json run_qat_point(const QuantSweepOptions& options, int64_t width, co
   const fs::path saved = qat_model_dir(options, width);
   save_compressed(saved, model, {{"quantization_aware_training", {{"width", width}, {"epochs", outcome.epochs}}}},
                   options.tokenizer_dir);
-  return {{"width", width},
-          {"frac_width", frac_for(options, width)},
-          {"epochs", outcome.epochs},
-          {"best_epoch", outcome.best_epoch},
-          {"accuracy", outcome.best_accuracy},
-          {"model", fs::relative(saved, options.out_dir).string()},
-          {"size", to_json(measure_model_size(model))}};
+  report::QuantPoint point;
+  point.mode = QuantMode::qat;
+  point.width = width;
+  point.frac_width = frac_for(options, width);
+  point.epochs = outcome.epochs;
+  point.best_epoch = outcome.best_epoch;
+  point.accuracy = outcome.best_accuracy;
+  point.model = fs::relative(saved, options.out_dir).string();
+  point.size = to_json(measure_model_size(model));
+  return point;
 }
 
 void copy_directory(const fs::path& from, const fs::path& to) {
@@ -100,58 +108,65 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
   fs::create_directories(options.out_dir / "models");
   ResultStore store(options.out_dir / "results.json", signature(options));
 
-  std::vector<std::string> pending;
-  if (!store.has("baseline")) pending.push_back("baseline");
-  for (int64_t width : options.widths) {
-    if (!store.has(width_key("ptq", width))) pending.push_back(width_key("ptq", width));
+  std::vector<SweepPoint> points;
+  if (!store.has(report::kBaselineKey)) {
+    points.push_back({report::kBaselineKey,
+                      [&options, &test_set](std::ostream& point_log) -> nlohmann::json {
+                        return evaluate_baseline(options.base_model, options.qat.seed, test_set, options.eval,
+                                                 point_log);
+                      },
+                      evaluation_work(test_set)});
   }
-  for (int64_t width : options.widths) {
-    if (options.run_qat && !store.has(width_key("qat", width))) pending.push_back(width_key("qat", width));
+  for (QuantMode mode : {QuantMode::ptq, QuantMode::qat}) {
+    if (mode == QuantMode::qat && !options.run_qat) continue;
+    for (int64_t width : options.widths) {
+      std::string key = quant_point_key(mode, width);
+      if (store.has(key)) continue;
+      double work = mode == QuantMode::ptq ? evaluation_work(test_set)
+                                           : training_work(train_set, test_set, options.qat.epochs);
+      points.push_back({key,
+                        [&options, &train_set, &test_set, mode, width](std::ostream& point_log) -> nlohmann::json {
+                          return mode == QuantMode::ptq
+                                     ? run_ptq_point(options, width, test_set, point_log)
+                                     : run_qat_point(options, width, train_set, test_set, point_log);
+                        },
+                        work});
+    }
   }
-  log << "quantization sweep: " << pending.size() << " points to run";
+  log << "quantization sweep: " << points.size() << " points to run";
   if (store.points().size() > 0) log << " (" << store.points().size() << " already in " << store.path().string() << ")";
   log << "\n";
-
-  std::vector<SweepPoint> points;
-  for (const std::string& key : pending) {
-    points.push_back({key, [&options, &train_set, &test_set, key](std::ostream& point_log) -> nlohmann::json {
-                        if (key == "baseline") {
-                          return evaluate_baseline(options.base_model, options.qat.seed, test_set, options.eval,
-                                                   point_log);
-                        }
-                        int64_t width = std::stoll(key.substr(key.find("/w") + 2));
-                        return key.starts_with("ptq/") ? run_ptq_point(options, width, test_set, point_log)
-                                                       : run_qat_point(options, width, train_set, test_set, point_log);
-                      }});
-  }
-  run_sweep_points(store, points, {options.workers, [&options] { write_quant_sweep_outputs(options.out_dir); }},
+  run_sweep_points(store, points,
+                   {options.workers, [&options] { write_quant_sweep_outputs(options.out_dir); }, options.deadline},
                    "quantization sweep", log);
   store.refresh();
 
   QuantSweepSummary summary;
-  summary.baseline_accuracy = store.get("baseline")->at("accuracy").get<double>();
+  summary.baseline_accuracy =
+      report::baseline_from_json(*store.get(report::kBaselineKey), report::kBaselineKey).test.accuracy;
   for (int64_t width : options.widths) {
-    auto qat = store.get(width_key("qat", width));
+    const std::string key = quant_point_key(QuantMode::qat, width);
+    auto qat = store.get(key);
     if (!qat) continue;
-    double accuracy = qat->at("accuracy").get<double>();
+    double accuracy = report::quant_point_from_json(*qat, key).accuracy;
     if (summary.best_qat_width == 0 || accuracy > summary.best_qat_accuracy) {
       summary.best_qat_width = width;
       summary.best_qat_accuracy = accuracy;
     }
   }
   if (summary.best_qat_width != 0) {
-    const std::string key = width_key("qat", summary.best_qat_width);
+    const std::string key = quant_point_key(QuantMode::qat, summary.best_qat_width);
     if (!fs::exists(qat_model_dir(options, summary.best_qat_width) / "model.safetensors")) {
       // Results are committed but checkpoints are not, so a fresh checkout
       // has the numbers without the model: train it again and record what
       // this run measured, keeping the earlier figure beside it.
       log << "the best QAT model (" << key << ") is not on disk; training it again\n";
-      nlohmann::json earlier = *store.get(key);
-      nlohmann::json point = run_qat_point(options, summary.best_qat_width, train_set, test_set, log);
-      point["earlier_accuracy"] = earlier.at("accuracy");
+      double earlier = report::quant_point_from_json(*store.get(key), key).accuracy;
+      report::QuantPoint point = run_qat_point(options, summary.best_qat_width, train_set, test_set, log);
+      point.earlier_accuracy = earlier;
       store.put(key, point);
       write_quant_sweep_outputs(options.out_dir);
-      summary.best_qat_accuracy = point.at("accuracy").get<double>();
+      summary.best_qat_accuracy = point.accuracy;
     }
     summary.best_qat_model = options.out_dir / "models" / "best-qat";
     copy_directory(qat_model_dir(options, summary.best_qat_width), summary.best_qat_model);
@@ -162,34 +177,24 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
 }
 
 void write_quant_sweep_outputs(const fs::path& out_dir) {
-  auto store = ResultStore::open_existing(out_dir / "results.json");
-  std::map<int64_t, std::pair<std::optional<double>, std::optional<double>>> by_width;  // ptq, qat
-  std::optional<double> baseline;
-  for (const auto& [key, value] : store.points()) {
-    if (key == "baseline") {
-      baseline = value.at("accuracy").get<double>();
-      continue;
-    }
-    int64_t width = value.at("width").get<int64_t>();
-    auto& slot = key.starts_with("ptq/") ? by_width[width].first : by_width[width].second;
-    slot = value.at("accuracy").get<double>();
-  }
+  report::QuantSweepRows sweep =
+      report::quant_rows_from_results(nlohmann::json::parse(read_file(out_dir / "results.json")));
   std::ostringstream csv;
   csv << "width,ptq_accuracy,qat_accuracy\n";
   report::Series ptq{"PTQ", {}}, qat{"QAT", {}};
   report::LinePlot plot{"Fixed-point quantization of every Linear (IMDb test)", "fixed-point width (bits)",
                         "highest accuracy", {}, {}, {}};
   auto cell = [](const std::optional<double>& value) { return value ? std::to_string(*value) : std::string(); };
-  for (const auto& [width, accuracies] : by_width) {
-    csv << width << "," << cell(accuracies.first) << "," << cell(accuracies.second) << "\n";
-    if (accuracies.first) ptq.points.emplace_back(width, *accuracies.first);
-    if (accuracies.second) qat.points.emplace_back(width, *accuracies.second);
-    plot.x_ticks.push_back(static_cast<double>(width));
+  for (const auto& row : sweep.rows) {
+    csv << row.width << "," << cell(row.ptq_accuracy) << "," << cell(row.qat_accuracy) << "\n";
+    if (row.ptq_accuracy) ptq.points.emplace_back(row.width, *row.ptq_accuracy);
+    if (row.qat_accuracy) qat.points.emplace_back(row.width, *row.qat_accuracy);
+    plot.x_ticks.push_back(static_cast<double>(row.width));
   }
   write_file_atomically(out_dir / "results.csv", csv.str());
   plot.series = {ptq, qat};
-  if (baseline) plot.references.push_back({"float32 baseline", *baseline});
-  if (!by_width.empty()) report::draw(plot, out_dir / "quantization");
+  if (sweep.baseline_accuracy) plot.references.push_back({"float32 baseline", *sweep.baseline_accuracy});
+  if (!sweep.rows.empty()) report::draw(plot, out_dir / "quantization");
 }
 
 }  // namespace whittle::experiments

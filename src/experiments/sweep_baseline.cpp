@@ -10,8 +10,8 @@ nlohmann::json evaluate_baseline(const std::filesystem::path& base_model, uint64
                                  const data::TokenizedDataset& test_set, const train::EvalOptions& eval,
                                  std::ostream& log) {
   auto loaded = load_compressed(base_model, seed);
-  nlohmann::json point = to_json(train::evaluate(loaded.model, test_set, eval, log));
-  point["size"] = to_json(measure_model_size(loaded.model));
+  report::BaselinePoint point{evaluation_record(train::evaluate(loaded.model, test_set, eval, log)),
+                              to_json(measure_model_size(loaded.model))};
   return point;
 }
 

@@ -2,13 +2,11 @@
 
 namespace whittle::experiments {
 
-nlohmann::json to_json(const train::EvalResult& result) {
-  return {{"accuracy", result.accuracy},
-          {"loss", result.loss},
-          {"examples", result.examples},
-          {"seconds", result.seconds},
-          {"tokens_per_second", result.tokens_per_second}};
+report::Evaluation evaluation_record(const train::EvalResult& result) {
+  return {result.accuracy, result.loss, result.examples, result.seconds, result.tokens_per_second};
 }
+
+nlohmann::json to_json(const train::EvalResult& result) { return evaluation_record(result); }
 
 nlohmann::json to_json(const train::TrainOptions& options) {
   return {{"epochs", options.epochs},
@@ -28,11 +26,8 @@ EvaluatedTraining train_with_evaluation(model::BertForSequenceClassification& mo
   EvaluatedTraining outcome;
   auto after_epoch = [&](const train::EpochReport& report) {
     auto result = train::evaluate(model, test_set, eval_options, log);
-    outcome.epochs.push_back({{"epoch", report.epoch},
-                              {"train_loss", report.mean_loss},
-                              {"train_seconds", report.seconds},
-                              {"train_tokens_per_second", report.tokens_per_second},
-                              {"test", to_json(result)}});
+    outcome.epochs.push_back(
+        {report.epoch, report.mean_loss, report.seconds, report.tokens_per_second, evaluation_record(result)});
     if (outcome.best_epoch == 0 || result.accuracy > outcome.best_accuracy) {
       outcome.best_accuracy = result.accuracy;
       outcome.best_epoch = report.epoch;

@@ -3,14 +3,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <vector>
+
 #include "model/checkpoint.h"
+#include "report/sweep_records.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
 namespace whittle::experiments {
 
 struct EvaluatedTraining {
-  nlohmann::json epochs = nlohmann::json::array();  // per epoch: train loss, test accuracy/loss, timings
+  std::vector<report::EpochRecord> epochs;  // per epoch: train loss, test accuracy/loss, timings
   double best_accuracy = 0.0;
   int64_t best_epoch = 0;
   model::TensorMap best_state;  // the model's tensors after its best epoch
@@ -23,6 +26,7 @@ EvaluatedTraining train_with_evaluation(model::BertForSequenceClassification& mo
                                         const data::TokenizedDataset& test_set, const train::TrainOptions& options,
                                         const train::EvalOptions& eval_options, std::ostream& log);
 
+report::Evaluation evaluation_record(const train::EvalResult& result);
 nlohmann::json to_json(const train::EvalResult& result);
 nlohmann::json to_json(const train::TrainOptions& options);
 

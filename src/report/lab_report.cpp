@@ -292,7 +292,8 @@ std::optional<Section> stages_section(const LabReport& report) {
       "Time, last run: wall-clock time of the run that finished the stage, so a stage resumed after a kill counts "
       "only its last run. Wall time, all runs: the lab's cost, the longer of that and the time during which at "
       "least one of the stage's points was running, over every run; points run side by side (--workers) count "
-      "once, and work lost in a killed point does not count. Training and evaluation: the times recorded with the "
+      "once, work lost in a killed point does not count, and points stored without their timing count their "
+      "recorded training and evaluation time. Training and evaluation: the times recorded with the "
       "stage's results, summed over every run and point, so points run side by side add up to more than the "
       "wall-clock time."});
   return section;

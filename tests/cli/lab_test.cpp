@@ -80,6 +80,23 @@ TEST(LabCommand, RunsEveryStageThenSkipsThemOnResume) {
   EXPECT_EQ(again.at("lora"), stages.at("lora"));
 }
 
+TEST(LabCommand, StopsAtItsTimeLimitWithExitCode75AndResumes) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(120)};
+  // Three milliseconds run out while the data loads: no stage starts.
+  RunResult stopped = run_whittle(lab_arguments(dir, {"--time-limit", "0.00005"}), dir, generous);
+  EXPECT_EQ(stopped.exit_code, 75) << stopped.describe();
+  ASSERT_FALSE(stopped.err_lines.empty());
+  EXPECT_TRUE(contains(stopped.err_lines.back(), "whittle: stopped: ")) << stopped.err;
+  EXPECT_TRUE(contains(stopped.err_lines.back(), "run the same command again to resume")) << stopped.err;
+  EXPECT_FALSE(fs::exists(dir / "run" / "stages.json") &&
+               json::parse(read_text(dir / "run" / "stages.json")).contains("lora"));
+
+  RunResult resumed = run_whittle(lab_arguments(dir), dir, generous);
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.describe();
+}
+
 TEST(LabCommand, BaseFromACheckpointCanRedrawItsTopAttention) {
   TempDir dir;
   write_tiny_checkpoint(dir / "pretrained");

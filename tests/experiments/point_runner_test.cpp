@@ -10,9 +10,10 @@
 #include <sstream>
 #include <thread>
 
+#include "support/temp_dir.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
-#include "support/temp_dir.h"
+#include "util/time_limit.h"
 
 namespace whittle::experiments {
 namespace {
@@ -107,6 +108,48 @@ TEST(SweepPoints, BusySecondsCountPointsRunSideBySideOnce) {
   // Overlapping, nested, touching and separate spans, given out of order.
   EXPECT_DOUBLE_EQ(busy_seconds({{105.0, 10.0}, {100.0, 10.0}, {106.0, 2.0}, {115.0, 5.0}, {200.0, 1.0}}), 21.0);
   EXPECT_FALSE(point_timing(nlohmann::json{{"key", "a"}, {"value", 1}}));
+}
+
+// Points that sleep `milliseconds` each, of one unit of work.
+std::vector<SweepPoint> sleeping_points(int count, int milliseconds) {
+  std::vector<SweepPoint> points;
+  for (int i = 0; i < count; ++i) {
+    points.push_back({"p" + std::to_string(i), [milliseconds, i](std::ostream&) -> nlohmann::json {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
+                        return {{"value", i}};
+                      }});
+  }
+  return points;
+}
+
+TEST(SweepPoints, NoPointStartsThatWouldNotFinishBeforeTheDeadline) {
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  std::ostringstream log;
+  // 200 ms points, 500 ms: the first two fit (the second is judged by the
+  // first's time), a third would end at about 600 ms.
+  PointRunnerOptions options{1, nullptr, std::chrono::steady_clock::now() + std::chrono::milliseconds(500)};
+  try {
+    run_sweep_points(store, sleeping_points(4, 200), options, "test sweep", log);
+    FAIL() << "expected the time limit to stop the sweep";
+  } catch (const TimeLimitReached& stopped) {
+    EXPECT_NE(std::string(stopped.what()).find("2 points"), std::string::npos) << stopped.what();
+  }
+  EXPECT_TRUE(store.has("p0"));
+  EXPECT_TRUE(store.has("p1"));
+  EXPECT_FALSE(store.has("p2")) << "would have ended after the deadline";
+
+  // Rerun without a limit: only what is left runs.
+  EXPECT_EQ(run_sweep_points(store, sleeping_points(4, 1), {1, nullptr}, "test sweep", log), 2);
+}
+
+TEST(SweepPoints, APassedDeadlineStartsNothing) {
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  std::ostringstream log;
+  PointRunnerOptions options{2, nullptr, std::chrono::steady_clock::now()};
+  EXPECT_THROW(run_sweep_points(store, sleeping_points(2, 1), options, "test sweep", log), TimeLimitReached);
+  EXPECT_TRUE(store.points().empty());
 }
 
 TEST(SweepPoints, AFailingPointStopsNewPointsKeepsFinishedOnesAndRethrows) {

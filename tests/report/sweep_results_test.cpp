@@ -82,7 +82,7 @@ TEST(SweepResults, APointWithoutAFieldTheRowsNeedIsAnErrorNamingIt) {
   }
   EXPECT_THROW(quant_rows_from_results(nlohmann::json::object()), Error);
   nlohmann::json unknown = fixture("quant-results.json");
-  unknown["points"][1]["key"] = "int/w8";
+  unknown["points"][1]["value"]["mode"] = "int";
   EXPECT_THROW(quant_rows_from_results(unknown), Error);
 }
 
