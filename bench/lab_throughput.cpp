@@ -323,7 +323,7 @@ int main(int argc, char** argv) {
 
   fs::path config_path = arguments.lab_config.empty() ? arguments.source_dir / "configs" / "lab1.toml"
                                                       : fs::path(arguments.lab_config);
-  auto lab = whittle::experiments::load_lab_config(config_path, "", {});
+  auto lab = whittle::experiments::load_lab_config(config_path, "");
   fs::path model_dir = arguments.model.empty() ? lab.base.model : fs::path(arguments.model);
   LabData data = load_data(arguments, lab, model_dir);
   TemporaryDirectory qat_dir;

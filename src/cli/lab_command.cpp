@@ -29,12 +29,12 @@ struct LabArguments {
 
 fs::path default_lab_config() { return assets_dir().parent_path() / "configs" / "lab1.toml"; }
 
-// The overrides the command's own flags stand for, applied after --set ones.
-std::vector<std::string> flag_overrides(const LabArguments& arguments) {
-  std::vector<std::string> overrides = arguments.overrides;
-  auto quoted = [](const std::string& path) { return nlohmann::json(fs::absolute(path).string()).dump(); };
-  if (!arguments.data.empty()) overrides.push_back("data.source=" + quoted(arguments.data));
-  if (!arguments.base.empty()) overrides.push_back("base.model=" + quoted(arguments.base));
+// The --set assignments, then what the command's own flags set.
+experiments::LabOverrides lab_overrides(const LabArguments& arguments) {
+  experiments::LabOverrides overrides;
+  overrides.set = arguments.overrides;
+  if (!arguments.data.empty()) overrides.data_source = fs::absolute(arguments.data);
+  if (!arguments.base.empty()) overrides.base_model = fs::absolute(arguments.base);
   return overrides;
 }
 
@@ -51,7 +51,7 @@ DataOptions data_options(const experiments::LabConfig& config, const std::string
 void run_lab(const LabArguments& arguments) {
   const auto deadline = deadline_after(arguments.time_limit_minutes);
   fs::path config_path = arguments.config.empty() ? default_lab_config() : fs::path(arguments.config);
-  auto config = experiments::load_lab_config(config_path, arguments.profile, flag_overrides(arguments));
+  auto config = experiments::load_lab_config(config_path, arguments.profile, lab_overrides(arguments));
   fs::path run_dir = arguments.out.empty() ? fs::path("runs") / ("lab-" + (config.profile.empty() ? "default" : config.profile))
                                            : fs::path(arguments.out);
   fs::create_directories(run_dir);

@@ -44,6 +44,13 @@ void apply_override(json& document, const std::string& assignment) {
   *slot = value;
 }
 
+void set_path(json& document, const char* table, const char* key, const fs::path& path, const std::string& origin) {
+  json& slot = document[table];
+  if (slot.is_null()) slot = json::object();
+  if (!slot.is_object()) throw Error(origin + ": " + table + " is not a table");
+  slot[key] = path.string();
+}
+
 json select_profile(json& document, const std::string& profile, const std::string& origin) {
   json profiles = document.contains("profiles") ? document["profiles"] : json::object();
   document.erase("profiles");
@@ -140,10 +147,12 @@ LabLoraConfig read_lora(const ConfigTable& table, const json& raw, uint64_t seed
 }  // namespace
 
 LabConfig parse_lab_config(json document, const std::string& origin, const fs::path& base_dir,
-                           const std::string& profile, const std::vector<std::string>& overrides) {
+                           const std::string& profile, const LabOverrides& overrides) {
   if (!document.is_object()) throw Error(origin + ": the lab config must be a table");
   document = select_profile(document, profile, origin);
-  for (const auto& assignment : overrides) apply_override(document, assignment);
+  for (const auto& assignment : overrides.set) apply_override(document, assignment);
+  if (overrides.data_source) set_path(document, "data", "source", *overrides.data_source, origin);
+  if (overrides.base_model) set_path(document, "base", "model", *overrides.base_model, origin);
 
   ConfigTable root(document, origin);
   root.allow_only({"title", "data", "base", "lora", "quantize", "prune", "eval"});
@@ -190,7 +199,7 @@ LabConfig parse_lab_config(json document, const std::string& origin, const fs::p
   return config;
 }
 
-LabConfig load_lab_config(const fs::path& path, const std::string& profile, const std::vector<std::string>& overrides) {
+LabConfig load_lab_config(const fs::path& path, const std::string& profile, const LabOverrides& overrides) {
   json document = passes::read_config_file(path, "lab config");
   return parse_lab_config(std::move(document), path.string(), fs::absolute(path).parent_path(), profile, overrides);
 }

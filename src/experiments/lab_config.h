@@ -56,16 +56,24 @@ struct LabConfig {
   nlohmann::json resolved;  // the config after profile and overrides, as written to the run directory
 };
 
+// What a command line changes in a lab config: `set` as "KEY=VALUE"
+// assignments ("quantize.widths=[4, 8]", the value in TOML syntax; a bare
+// word is a string), then the typed settings, which win over them.
+struct LabOverrides {
+  std::vector<std::string> set;
+  std::optional<std::filesystem::path> data_source;  // data.source
+  std::optional<std::filesystem::path> base_model;   // base.model
+};
+
 // Reads a lab config (TOML or JSON), applies the profile ([profiles.<name>],
-// merged over the rest) and then the overrides ("quantize.widths=[4, 8]",
-// the value in TOML syntax; a bare word is a string). Relative paths in the
-// file are relative to the file's directory. Unknown keys, profiles and
-// invalid values throw whittle::Error naming the file and key.
+// merged over the rest) and then the overrides. Relative paths in the file
+// are relative to the file's directory. Unknown keys, profiles and invalid
+// values throw whittle::Error naming the file and key.
 LabConfig load_lab_config(const std::filesystem::path& path, const std::string& profile,
-                          const std::vector<std::string>& overrides);
+                          const LabOverrides& overrides = {});
 
 // The same from an already parsed document (`origin` names it in errors).
 LabConfig parse_lab_config(nlohmann::json document, const std::string& origin, const std::filesystem::path& base_dir,
-                           const std::string& profile, const std::vector<std::string>& overrides);
+                           const std::string& profile, const LabOverrides& overrides = {});
 
 }  // namespace whittle::experiments

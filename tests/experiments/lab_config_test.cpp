@@ -21,7 +21,15 @@ json document() {
 }
 
 LabConfig parse(const std::string& profile = "", const std::vector<std::string>& overrides = {}) {
-  return parse_lab_config(document(), "lab.toml", "/configs", profile, overrides);
+  return parse_lab_config(document(), "lab.toml", "/configs", profile, LabOverrides{overrides});
+}
+
+TEST(LabConfig, TypedOverridesWinOverTheFileAndTheAssignments) {
+  LabOverrides overrides{{"data.source=\"elsewhere.tar.gz\""}, "/data/aclImdb_v1.tar.gz", "/models/mine"};
+  LabConfig config = parse_lab_config(document(), "lab.toml", "/configs", "", overrides);
+  EXPECT_EQ(config.data.source, "/data/aclImdb_v1.tar.gz");
+  EXPECT_EQ(config.base.model, "/models/mine");
+  EXPECT_EQ(config.resolved.at("data").at("source"), "/data/aclImdb_v1.tar.gz") << "recorded as run";
 }
 
 TEST(LabConfig, ReadsSectionsAndResolvesPathsAgainstTheConfigFolder) {
@@ -99,7 +107,7 @@ namespace {
 // fine-tunes the pruned models for one epoch to stay within minutes.
 TEST(ShippedLabConfig, EpochsPerStageComeFromTheProfile) {
   const auto path = std::filesystem::path(WHITTLE_TEST_FIXTURES).parent_path().parent_path() / "configs" / "lab1.toml";
-  LabConfig full = load_lab_config(path, "full", {"data.source=\"imdb.tar.gz\""});
+  LabConfig full = load_lab_config(path, "full", LabOverrides{{"data.source=\"imdb.tar.gz\""}});
   EXPECT_EQ(full.lora.training.epochs, 1);
   EXPECT_EQ(full.qat.epochs, 1);
   EXPECT_EQ(full.prune_finetune.epochs, 5);
@@ -115,10 +123,10 @@ TEST(ShippedLabConfig, EpochsPerStageComeFromTheProfile) {
   EXPECT_TRUE(full.qat.freeze_embeddings);
   EXPECT_TRUE(full.prune_finetune.freeze_embeddings);
 
-  LabConfig quick = load_lab_config(path, "quick", {});
+  LabConfig quick = load_lab_config(path, "quick");
   EXPECT_EQ(quick.qat.epochs, 1);
   EXPECT_EQ(quick.prune_finetune.epochs, 1);
-  EXPECT_EQ(load_lab_config(path, "quick", {"prune.training.epochs=3"}).prune_finetune.epochs, 3);
+  EXPECT_EQ(load_lab_config(path, "quick", LabOverrides{{"prune.training.epochs=3"}}).prune_finetune.epochs, 3);
 }
 
 }  // namespace
