@@ -215,7 +215,7 @@ void run_round(const RoundSetup& setup, int round, Results& results) {
     const std::string prefix = method == whittle::passes::PruneMethod::random ? "random" : "l1";
     if (method == whittle::passes::PruneMethod::l1_norm) {
       auto unmasked = whittle::experiments::load_compressed(setup.qat_dir, lab.prune_finetune.seed).model;
-      unmasked->set_last_layer_mode(whittle::model::LastLayerMode::full);
+      unmasked->set_cls_only_last_layer(false);
       run("unmasked_full_eval", [&] { return measure_evaluation(unmasked, data.test, setup.eval); });
     }
     auto pruned = whittle::experiments::load_compressed(setup.qat_dir, lab.prune_finetune.seed).model;

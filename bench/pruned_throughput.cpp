@@ -7,12 +7,11 @@
 //       qat_full        the same with the last layer over every position
 //       pruned_w        qat + l1 weight pruning at the sparsity
 //       pruned_wa       qat + l1 weight and activation pruning (Mase's lab):
-//                       the pass selects the calibrated [CLS]-only last layer
-//                       (model::LastLayerMode::cls_only_calibrated)
+//                       the [CLS]-only last layer calibrates
 //       pruned_wa_full  pruned_wa with the last layer over every position,
 //                       as the pass left it before the calibrated shortcut
-//       pruned_ra       qat + random weight and activation pruning (calibrated
-//                       too: the masks of the [CLS] row are replayed)
+//       pruned_ra       qat + random weight and activation pruning (the
+//                       [CLS] row takes its part of the positional masks)
 // The models take turns step by step so that they see the same background
 // load; the report gives each round and the ranges of the ratios.
 //
@@ -126,7 +125,7 @@ int main(int argc, char** argv) {
     } else if (name == "pruned_wa") {
       whittle::passes::prune_pass(model, whittle::passes::uniform_prune_config(sparsity, PruneMethod::l1_norm), 0);
     } else if (name == "pruned_wa_full") {
-      model->set_last_layer_mode(whittle::model::LastLayerMode::full);
+      model->set_cls_only_last_layer(false);
       whittle::passes::prune_pass(model, whittle::passes::uniform_prune_config(sparsity, PruneMethod::l1_norm), 0);
     } else if (name == "pruned_ra") {
       whittle::passes::prune_pass(model, whittle::passes::uniform_prune_config(sparsity, PruneMethod::random), 0);

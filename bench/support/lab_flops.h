@@ -7,7 +7,7 @@
 //   - a Linear runs over every padded position of its input;
 //   - attention takes every query row against the example's real keys only
 //     (tiled_attention skips the padded keys);
-//   - the last encoder layer runs as the model's LastLayerMode makes it run
+//   - the last encoder layer runs as the model runs it (every position, the [CLS] row, or calibrated)
 //     (see LastLayerWork below);
 //   - pruned weights count as if kept: the products are dense;
 //   - a training step counts 3x its forward graph (forward, gradients of the
@@ -56,17 +56,10 @@ inline const char* to_string(LastLayerWork work) {
 
 // Read off the model, as BertLayerImpl::forward_as_last_layer decides it.
 inline LastLayerWork last_layer_work(const model::BertForSequenceClassification& model, bool gradients) {
-  switch (model->last_layer_mode()) {
-    case model::LastLayerMode::full:
-      return LastLayerWork::every_position;
-    case model::LastLayerMode::cls_only:
-      return LastLayerWork::cls_row;
-    case model::LastLayerMode::cls_only_calibrated:
-      if (!model->bert->encoder->layers.back()->cls_row_needs_calibration()) return LastLayerWork::cls_row;
-      // Without gradients the calibrated layer simply runs over every position.
-      return gradients ? LastLayerWork::cls_row_with_calibration : LastLayerWork::every_position;
-  }
-  return LastLayerWork::every_position;
+  if (!model->cls_only_last_layer()) return LastLayerWork::every_position;
+  if (!model->last_layer_calibrates()) return LastLayerWork::cls_row;
+  // Without gradients the calibrated layer simply runs over every position.
+  return gradients ? LastLayerWork::cls_row_with_calibration : LastLayerWork::every_position;
 }
 
 inline std::string counting_rule() {

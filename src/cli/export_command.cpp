@@ -19,7 +19,7 @@ struct ExportArguments {
 void run_export(const ExportArguments& arguments) {
   auto loaded = experiments::load_compressed(arguments.from, 0);
   // Masks first: a pruned weight is zero, and zero quantizes to zero.
-  std::vector<std::string> pruned = passes::bake_pruning(loaded.model);
+  std::vector<std::string> pruned = passes::bake_pruning(*loaded.model);
   std::vector<std::string> baked = passes::bake_quantization(*loaded.model);
   nlohmann::json notes = {{"exported_from", arguments.from},
                           {"baked_pruned_layers", pruned},

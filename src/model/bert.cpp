@@ -185,21 +185,9 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const Attentio
 }
 
 torch::Tensor BertLayerImpl::forward_as_last_layer(const torch::Tensor& hidden, const AttentionMask& mask,
-                                                   SeedSequence* dropout_seeds, LastLayerMode mode) {
-  switch (mode) {
-    case LastLayerMode::full:
-      return forward(hidden, mask, dropout_seeds, false);
-    case LastLayerMode::cls_only:
-      if (cls_row_needs_calibration()) {
-        throw Error(
-            "the [CLS]-only last layer would give wrong results: a Linear transform of the layer derives a "
-            "statistic from its whole input; use LastLayerMode::cls_only_calibrated");
-      }
-      return forward(hidden, mask, dropout_seeds, true);
-    case LastLayerMode::cls_only_calibrated:
-      return forward_cls_calibrated(hidden, mask, dropout_seeds);
-  }
-  throw Error("unknown last-layer mode");
+                                                   SeedSequence* dropout_seeds, bool cls_only) {
+  if (!cls_only) return forward(hidden, mask, dropout_seeds, false);
+  return forward_cls_calibrated(hidden, mask, dropout_seeds);
 }
 
 std::vector<Linear> BertLayerImpl::cls_row_linears() const {
@@ -255,15 +243,9 @@ BertEncoderImpl::BertEncoderImpl(const BertConfig& config) {
 
 torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const AttentionMask& mask,
                                        SeedSequence* dropout_seeds, bool cls_only) {
-  return forward_with_last_layer(std::move(hidden), mask, dropout_seeds,
-                                 cls_only ? LastLayerMode::cls_only : LastLayerMode::full);
-}
-
-torch::Tensor BertEncoderImpl::forward_with_last_layer(torch::Tensor hidden, const AttentionMask& mask,
-                                                       SeedSequence* dropout_seeds, LastLayerMode last_layer) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     bool last = i + 1 == layers.size();
-    hidden = last ? layers[i]->forward_as_last_layer(hidden, mask, dropout_seeds, last_layer)
+    hidden = last ? layers[i]->forward_as_last_layer(hidden, mask, dropout_seeds, cls_only)
                   : layers[i]->forward(hidden, mask, dropout_seeds);
   }
   return hidden;
@@ -285,13 +267,8 @@ BertModelImpl::BertModelImpl(const BertConfig& config) {
 
 torch::Tensor BertModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                                     SeedSequence* dropout_seeds, bool cls_only) {
-  return encode(input_ids, attention_mask, dropout_seeds, cls_only ? LastLayerMode::cls_only : LastLayerMode::full);
-}
-
-torch::Tensor BertModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                    SeedSequence* dropout_seeds, LastLayerMode last_layer) {
   torch::Tensor hidden = embeddings(input_ids, dropout_seeds);
-  return encoder->forward_with_last_layer(hidden, AttentionMask::from(attention_mask), dropout_seeds, last_layer);
+  return encoder->forward(hidden, AttentionMask::from(attention_mask), dropout_seeds, cls_only);
 }
 
 BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertConfig& config,
@@ -303,10 +280,14 @@ BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertC
 
 torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& input_ids,
                                                          const torch::Tensor& attention_mask) {
-  torch::Tensor hidden = bert->encode(input_ids, attention_mask, &dropout_seeds_, last_layer_mode_);
+  torch::Tensor hidden = bert->encode(input_ids, attention_mask, &dropout_seeds_, cls_only_last_layer_);
   torch::Tensor pooled = bert->pooler(hidden);
   pooled = maybe_dropout(pooled, config_.hidden_dropout_prob, is_training(), &dropout_seeds_);
   return classifier(pooled);
+}
+
+bool BertForSequenceClassificationImpl::last_layer_calibrates() const {
+  return cls_only_last_layer_ && bert->encoder->layers.back()->cls_row_needs_calibration();
 }
 
 void initialize_bert_weights(torch::nn::Module& module, const BertConfig& config, uint64_t seed) {

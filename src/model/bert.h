@@ -100,41 +100,25 @@ class BertIntermediateImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertIntermediate);
 
-// Which positions the last encoder layer computes. A classifier reads only
-// its [CLS] row, so computing that row alone (its keys and values still come
-// from every position) gives the same logits for about half the work of a
-// 2-layer model.
-//   full                 every position.
-//   cls_only             the [CLS] row alone. Right only while each row of
-//                        every Linear's input is transformed on its own, or
-//                        by a positional statistic (random activation masks:
-//                        the [CLS] row gets its part of the whole input's
-//                        mask, see LinearTransformImpl::set_whole_rows):
-//                        forward throws when a Linear of the layer has a
-//                        transform whose statistic needs every row.
-//   cls_only_calibrated  the [CLS] row, with the statistics that Linear
-//                        transforms derive from the values of their whole
-//                        input (activation pruning's quantile) taken from
-//                        every position: when
-//                        gradients are needed the layer first runs over every
-//                        position without them, its transforms recording
-//                        their statistics, then over the [CLS] row with the
-//                        statistics replayed; without gradients it simply
-//                        runs over every position (see BertLayerImpl::
-//                        forward_cls_calibrated). The same as cls_only when
-//                        no transform has a statistic.
-enum class LastLayerMode { full, cls_only, cls_only_calibrated };
-
 class BertLayerImpl : public torch::nn::Module {
  public:
   explicit BertLayerImpl(const BertConfig& config);
   // With cls_only, only position 0 ([CLS]) is computed: [B, 1, H] out.
   torch::Tensor forward(const torch::Tensor& hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
                         bool cls_only = false);
-  // Positions as `mode` says: [B, L, H] out for full, else [B, 1, H].
+  // The layer as the last of a classifier, which reads only its [CLS] row.
+  // Without cls_only every position: [B, L, H] out. With it the [CLS] row,
+  // [B, 1, H] (its keys and values still come from every position), for
+  // about half the work of a 2-layer model, and always as the full
+  // computation gives it: when a Linear that would see only that row has a
+  // transform deriving a statistic from its whole input (activation
+  // pruning's quantile), the layer calibrates (forward_cls_calibrated);
+  // otherwise rows are independent and the [CLS] row alone is exact (random
+  // activation masks are positional: LinearTransformImpl::set_whole_rows).
+  // The layer decides on every call, so no transform can get it wrong.
   // (Not an overload of forward: torch's module holder needs one forward.)
   torch::Tensor forward_as_last_layer(const torch::Tensor& hidden, const AttentionMask& mask,
-                                      SeedSequence* dropout_seeds, LastLayerMode mode);
+                                      SeedSequence* dropout_seeds, bool cls_only);
   // The [CLS] row as the full computation gives it, although Linear
   // transforms with input statistics see only that row in the pass with
   // gradients. Without gradients (evaluation) the layer runs over every
@@ -180,11 +164,10 @@ TORCH_MODULE(BertPooler);
 class BertEncoderImpl : public torch::nn::Module {
  public:
   explicit BertEncoderImpl(const BertConfig& config);
-  // With cls_only the last layer computes [CLS] alone ([B, 1, H] out).
+  // With cls_only the last layer computes [CLS] alone ([B, 1, H] out; see
+  // BertLayerImpl::forward_as_last_layer).
   torch::Tensor forward(torch::Tensor hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
                         bool cls_only);
-  torch::Tensor forward_with_last_layer(torch::Tensor hidden, const AttentionMask& mask, SeedSequence* dropout_seeds,
-                                        LastLayerMode last_layer);
 
   std::vector<BertLayer> layers;  // registered as "layer.0", "layer.1", ...
 };
@@ -197,8 +180,6 @@ class BertModelImpl : public torch::nn::Module {
   // Returns the last hidden states [B, L, H], or [B, 1, H] with cls_only.
   torch::Tensor encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                        SeedSequence* dropout_seeds, bool cls_only = false);
-  torch::Tensor encode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                       SeedSequence* dropout_seeds, LastLayerMode last_layer);
 
   BertEmbeddings embeddings{nullptr};
   BertEncoder encoder{nullptr};
@@ -216,16 +197,13 @@ class BertForSequenceClassificationImpl : public torch::nn::Module {
   void reseed_dropout(uint64_t seed) { dropout_seeds_ = SeedSequence(seed); }
 
   // The logits depend on the last layer's [CLS] output alone, so by default
-  // the last layer computes just that row (LastLayerMode::cls_only). The
-  // prune pass selects cls_only_calibrated when its transforms derive
-  // statistics from their whole input.
-  void set_last_layer_mode(LastLayerMode mode) { last_layer_mode_ = mode; }
-  LastLayerMode last_layer_mode() const { return last_layer_mode_; }
-  // true: cls_only; false: full. Reads true for both [CLS]-only modes.
-  void set_cls_only_last_layer(bool enabled) {
-    last_layer_mode_ = enabled ? LastLayerMode::cls_only : LastLayerMode::full;
-  }
-  bool cls_only_last_layer() const { return last_layer_mode_ != LastLayerMode::full; }
+  // the last layer computes just that row, exactly as the full computation
+  // would (BertLayerImpl::forward_as_last_layer). false: every position.
+  void set_cls_only_last_layer(bool enabled) { cls_only_last_layer_ = enabled; }
+  bool cls_only_last_layer() const { return cls_only_last_layer_; }
+  // Whether the [CLS]-only last layer calibrates with the transforms
+  // attached now (what it costs, for benchmarks and tests).
+  bool last_layer_calibrates() const;
 
   BertModel bert{nullptr};
   Linear classifier{nullptr};
@@ -233,7 +211,7 @@ class BertForSequenceClassificationImpl : public torch::nn::Module {
  private:
   BertConfig config_;
   SeedSequence dropout_seeds_;
-  LastLayerMode last_layer_mode_ = LastLayerMode::cls_only;
+  bool cls_only_last_layer_ = true;
 };
 TORCH_MODULE(BertForSequenceClassification);
 

@@ -65,11 +65,11 @@ std::vector<MeanShift> shift_every_linear(BertForSequenceClassification& model) 
 
 // In evaluation mode; `with_gradients` takes the record-and-replay path of
 // the calibrated shortcut, without them it runs the layer over every position.
-torch::Tensor eval_logits(BertForSequenceClassification& model, const Batch& batch, LastLayerMode mode,
+torch::Tensor eval_logits(BertForSequenceClassification& model, const Batch& batch, bool cls_only,
                           bool with_gradients = false) {
   torch::AutoGradMode grad_mode(with_gradients);
   model->eval();
-  model->set_last_layer_mode(mode);
+  model->set_cls_only_last_layer(cls_only);
   return model->forward(batch.ids, batch.mask).detach();
 }
 
@@ -77,32 +77,34 @@ TEST(ClsCalibration, GivesTheFullComputationsLogitsWhenTransformsUseTheWholeInpu
   auto model = new_classifier(tiny_config(), 2);
   auto shifts = shift_every_linear(model);
   Batch batch = padded_batch();
-  torch::Tensor full = eval_logits(model, batch, LastLayerMode::full);
-  EXPECT_TRUE(torch::equal(eval_logits(model, batch, LastLayerMode::cls_only_calibrated), full));
+  torch::Tensor full = eval_logits(model, batch, false);
+  EXPECT_TRUE(model->last_layer_calibrates() == false) << "every position: nothing to calibrate";
+  EXPECT_TRUE(torch::equal(eval_logits(model, batch, true), full));
+  EXPECT_TRUE(model->last_layer_calibrates());
   // Replayed: products over the [CLS] row alone may round differently.
-  torch::Tensor replayed = eval_logits(model, batch, LastLayerMode::cls_only_calibrated, true);
+  torch::Tensor replayed = eval_logits(model, batch, true, true);
   EXPECT_TRUE(torch::allclose(replayed, full, 1e-5, 1e-6)) << replayed << full;
 
   // The statistic matters: without the shifts the logits are others.
   for (auto& shift : shifts) shift->shift = false;
-  EXPECT_FALSE(torch::allclose(eval_logits(model, batch, LastLayerMode::full), full));
-  // The plain shortcut would shift the [CLS] row by its own mean.
-  EXPECT_THROW(eval_logits(model, batch, LastLayerMode::cls_only), Error);
+  EXPECT_FALSE(torch::allclose(eval_logits(model, batch, false), full));
+  // Detached, the transforms leave rows independent: the plain shortcut.
   for (auto& [name, linear] : find_linears(*model)) linear->detach("test_mean_shift");
-  EXPECT_NO_THROW(eval_logits(model, batch, LastLayerMode::cls_only));
+  EXPECT_FALSE(model->last_layer_calibrates());
+  EXPECT_TRUE(torch::equal(eval_logits(model, batch, true), eval_logits(model, batch, false)));
 }
 
 TEST(ClsCalibration, WithoutGradientsRunsTheLayerOverEveryPosition) {
   auto model = new_classifier(tiny_config(), 2);
   auto shifts = shift_every_linear(model);
-  eval_logits(model, padded_batch(), LastLayerMode::cls_only_calibrated);
+  eval_logits(model, padded_batch(), true);
   for (auto& shift : shifts) EXPECT_EQ(shift->calls[0], 1);  // compute mode, once each
 }
 
 TEST(ClsCalibration, RecordsOnlyWhereTheClsRowSeesPartOfItsInput) {
   auto model = new_classifier(tiny_config(), 2);
   auto shifts = shift_every_linear(model);
-  eval_logits(model, padded_batch(), LastLayerMode::cls_only_calibrated, true);
+  eval_logits(model, padded_batch(), true, true);
   std::map<std::string, std::array<int, 3>> calls;
   size_t i = 0;
   for (auto& [name, linear] : find_linears(*model)) {
@@ -129,7 +131,7 @@ TEST(ClsCalibration, ResetsTheModesWhenThePassThrows) {
   auto& query = shifts[6];  // layer 1's query: 6 Linears per layer
   ASSERT_EQ(find_linears(*model)[6].first, "bert.encoder.layer.1.attention.self.query");
   query->fail_in_replay = true;
-  EXPECT_THROW(eval_logits(model, padded_batch(), LastLayerMode::cls_only_calibrated, true), Error);
+  EXPECT_THROW(eval_logits(model, padded_batch(), true, true), Error);
   for (auto& shift : shifts) EXPECT_EQ(shift->mode, InputStatisticMode::compute);
 }
 
@@ -142,8 +144,8 @@ TEST(ClsCalibration, TrainingDrawsTheSameDropoutSeedsAsThePlainShortcut) {
   auto plain = new_classifier(tiny_config(), 4);
   auto calibrated = new_classifier(tiny_config(), 4);
   for (auto& shift : shift_every_linear(calibrated)) shift->shift = false;
-  plain->set_last_layer_mode(LastLayerMode::cls_only);
-  calibrated->set_last_layer_mode(LastLayerMode::cls_only_calibrated);
+  ASSERT_FALSE(plain->last_layer_calibrates());
+  ASSERT_TRUE(calibrated->last_layer_calibrates());
   for (int step = 0; step < 2; ++step) {  // the second step starts from the seed stream the first left
     std::vector<torch::Tensor> logits;
     for (auto* model : {&plain, &calibrated}) {
@@ -162,23 +164,17 @@ TEST(ClsCalibration, TrainingDrawsTheSameDropoutSeedsAsThePlainShortcut) {
   }
 }
 
-TEST(ClsCalibration, LegacyFlagMapsOntoTheModes) {
+TEST(ClsCalibration, TheModelDecidesWhetherTheLastLayerCalibrates) {
   auto model = new_classifier(tiny_config(), 0);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+  EXPECT_TRUE(model->cls_only_last_layer()) << "on by default";
+  EXPECT_FALSE(model->last_layer_calibrates()) << "no transform derives a statistic";
+  auto shifts = shift_every_linear(model);
+  EXPECT_TRUE(model->last_layer_calibrates());
   model->set_cls_only_last_layer(false);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::full);
-  EXPECT_FALSE(model->cls_only_last_layer());
-  model->set_last_layer_mode(LastLayerMode::cls_only_calibrated);
-  EXPECT_TRUE(model->cls_only_last_layer());
+  EXPECT_FALSE(model->last_layer_calibrates()) << "every position needs no calibration";
   model->set_cls_only_last_layer(true);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
-}
-
-TEST(ClsCalibration, WithoutStatisticsIsThePlainShortcut) {
-  auto model = new_classifier(tiny_config(), 1);
-  Batch batch = padded_batch();
-  torch::Tensor plain = eval_logits(model, batch, LastLayerMode::cls_only);
-  EXPECT_TRUE(torch::equal(eval_logits(model, batch, LastLayerMode::cls_only_calibrated), plain));
+  for (auto& [name, linear] : find_linears(*model)) linear->detach("test_mean_shift");
+  EXPECT_FALSE(model->last_layer_calibrates());
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ TEST(PrunePass, LocalL1PrunesHalfOfEveryLayerAndZeroesTheRawWeights) {
     EXPECT_TRUE(torch::equal(linear->weight.detach(), original * expected_mask)) << name;
     EXPECT_TRUE(torch::equal(linear->effective_weight().detach(), original * expected_mask)) << name;
   }
-  EXPECT_EQ(model->last_layer_mode(), model::LastLayerMode::cls_only);  // weights only: every row still independent
+  EXPECT_FALSE(model->last_layer_calibrates());  // weights only: every row still independent
 }
 
 TEST(PrunePass, GlobalScopePrunesTheSmallLayerFarMoreThanLocal) {
@@ -148,35 +148,33 @@ TEST(PrunePass, PrunedWeightsStayZeroThroughOptimizerSteps) {
 }
 
 TEST(PrunePass, ActivationPruningCalibratesTheClsShortcutAndChangesLogits) {
-  using model::LastLayerMode;
   auto model = model::new_classifier(tiny_config(), 0);
   Batch batch = test_support::random_ids_batch(11);
   torch::Tensor plain = eval_mode_logits(model, batch);
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only_calibrated);
+  EXPECT_TRUE(model->last_layer_calibrates());
   torch::Tensor pruned = eval_mode_logits(model, batch);
   EXPECT_FALSE(torch::allclose(plain, pruned));
   // The same input gives the same masks, so the same logits.
   EXPECT_TRUE(torch::equal(pruned, eval_mode_logits(model, batch)));
 
-  // Re-pruning weights only hands the plain shortcut back; so does removing pruning.
+  // Re-pruning weights only leaves the plain shortcut; so does removing pruning.
   prune_pass(model, weights_only(0.5, PruneMethod::l1_norm), 0);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+  EXPECT_FALSE(model->last_layer_calibrates());
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only_calibrated);
+  EXPECT_TRUE(model->last_layer_calibrates());
   // Random masks are positional: the plain shortcut draws the [CLS] row's part.
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::random), 0);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+  EXPECT_FALSE(model->last_layer_calibrates());
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   EXPECT_EQ(remove_pruning(model), 14);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::cls_only);
+  EXPECT_FALSE(model->last_layer_calibrates());
 
   // A last layer set to compute every position stays so.
-  model->set_last_layer_mode(LastLayerMode::full);
+  model->set_cls_only_last_layer(false);
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::full);
-  remove_pruning(model);
-  EXPECT_EQ(model->last_layer_mode(), LastLayerMode::full);
+  EXPECT_FALSE(model->cls_only_last_layer());
+  EXPECT_FALSE(model->last_layer_calibrates());
 }
 
 TEST(PrunePass, RandomActivationsAtSparsityZeroChangeNothing) {
@@ -186,7 +184,7 @@ TEST(PrunePass, RandomActivationsAtSparsityZeroChangeNothing) {
   PruneConfig config = weights_only(0.4, PruneMethod::random);
   config.activation = PruneSettings{0.0, PruneMethod::random, PruneScope::local};  // as Mase's lab writes "off"
   prune_pass(both, config, 2);
-  EXPECT_EQ(both->last_layer_mode(), model::LastLayerMode::cls_only);
+  EXPECT_FALSE(both->last_layer_calibrates());
   Batch batch = test_support::random_ids_batch(11);
   EXPECT_TRUE(torch::equal(eval_mode_logits(weights, batch), eval_mode_logits(both, batch)));
 }
@@ -206,7 +204,7 @@ class InputLog : public model::LinearTransformImpl {
 TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
   Batch calibration = test_support::random_ids_batch(12);
   auto reference = model::new_classifier(tiny_config(), 0);
-  reference->set_last_layer_mode(model::LastLayerMode::full);
+  reference->set_cls_only_last_layer(false);
   auto log = std::make_shared<InputLog>();
   for (auto& [name, linear] : model::find_linears(*reference)) linear->attach(log);
   eval_mode_logits(reference, calibration);
@@ -220,7 +218,8 @@ TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
   model->train();
   prune_pass(model, config, 0, PruneCalibration{calibration.ids, calibration.attention});
   EXPECT_TRUE(model->is_training());
-  EXPECT_EQ(model->last_layer_mode(), model::LastLayerMode::cls_only);  // a fixed threshold is elementwise
+  EXPECT_TRUE(model->cls_only_last_layer());
+  EXPECT_FALSE(model->last_layer_calibrates());  // a fixed threshold is elementwise
   for (auto& [name, linear] : model::find_linears(*model)) {
     auto buffers = prune_transform_of(linear)->named_buffers();
     ASSERT_TRUE(buffers.contains("activation_threshold")) << name;
@@ -246,9 +245,9 @@ TEST(PrunePass, BakeWritesMaskedWeightsAndDetaches) {
     torch::NoGradGuard no_grad;
     model->classifier->weight.add_(1.0);
   }
-  std::vector<std::string> baked = bake_pruning(model);
+  std::vector<std::string> baked = bake_pruning(*model);
   EXPECT_EQ(baked.size(), 14u);
-  EXPECT_EQ(model->last_layer_mode(), model::LastLayerMode::cls_only);
+  EXPECT_FALSE(model->last_layer_calibrates());
   for (auto& [name, linear] : model::find_linears(*model)) {
     EXPECT_TRUE(linear->transforms().empty()) << name;
     if (name == "classifier") continue;
@@ -272,7 +271,7 @@ TEST(PrunePass, RecordsAndRestoresTransformsWithoutComputingMasks) {
 
   auto fresh = model::new_classifier(tiny_config(), 1);
   restore_recorded_pruning(fresh, record, "whittle.json [prune]");
-  EXPECT_EQ(fresh->last_layer_mode(), model::LastLayerMode::cls_only_calibrated);
+  EXPECT_TRUE(fresh->last_layer_calibrates());
   for (auto& [name, linear] : model::find_linears(*fresh)) {
     auto transform = prune_transform_of(linear);
     ASSERT_TRUE(transform) << name;

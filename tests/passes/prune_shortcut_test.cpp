@@ -1,5 +1,5 @@
-// The calibrated [CLS]-only last layer (model::LastLayerMode::
-// cls_only_calibrated) under activation pruning: in evaluation it must give
+// The [CLS]-only last layer under activation pruning (it calibrates where a
+// mask depends on the values of its whole input): in evaluation it must give
 // the logits of the full computation, whose masks see every position.
 #include <gtest/gtest.h>
 
@@ -16,7 +16,6 @@ namespace whittle::passes {
 namespace {
 
 using model::InputStatisticMode;
-using model::LastLayerMode;
 
 model::BertConfig tiny_config(double dropout = 0.1) {
   model::BertConfig config;
@@ -69,9 +68,9 @@ TEST(PruneShortcut, L1EvalLogitsAreTheFullComputationsBitForBit) {
   for (bool quantized : {false, true}) {
     for (double sparsity : {0.1, 0.3, 0.5, 0.7, 0.9}) {
       auto model = pruned_model(uniform_prune_config(sparsity, PruneMethod::l1_norm), quantized);
-      ASSERT_EQ(model->last_layer_mode(), LastLayerMode::cls_only_calibrated);
+      ASSERT_TRUE(model->last_layer_calibrates());
       torch::Tensor calibrated = eval_logits(model, batch);
-      model->set_last_layer_mode(LastLayerMode::full);
+      model->set_cls_only_last_layer(false);
       torch::Tensor full = eval_logits(model, batch);
       EXPECT_TRUE(torch::equal(calibrated, full))
           << "sparsity " << sparsity << " quantized " << quantized << ": " << max_difference(calibrated, full);
@@ -117,7 +116,7 @@ TEST(PruneShortcut, ReplayedL1MasksOfTheClsRowAreTheFullComputations) {
       torch::Tensor replayed = eval_logits(model, batch, true);
       std::vector<torch::Tensor> replayed_inputs;
       for (const auto& log : logs) replayed_inputs.push_back(log->last);
-      model->set_last_layer_mode(LastLayerMode::full);
+      model->set_cls_only_last_layer(false);
       torch::Tensor full = eval_logits(model, batch, true);
       std::string context = "sparsity " + std::to_string(sparsity) + " quantized " + std::to_string(quantized);
       EXPECT_TRUE(torch::allclose(replayed, full, 1e-5, 1e-6)) << context << ": " << max_difference(replayed, full);
@@ -146,9 +145,9 @@ TEST(PruneShortcut, RandomEvalLogitsAreTheFullComputationsForwardAfterForward) {
     for (bool quantized : {false, true}) {
       auto shortcut = pruned_model(uniform_prune_config(0.4, PruneMethod::random), quantized);
       auto full = pruned_model(uniform_prune_config(0.4, PruneMethod::random), quantized);
-      ASSERT_EQ(shortcut->last_layer_mode(), LastLayerMode::cls_only);
-      ASSERT_FALSE(shortcut->bert->encoder->layers.back()->cls_row_needs_calibration());
-      full->set_last_layer_mode(LastLayerMode::full);
+      ASSERT_TRUE(shortcut->cls_only_last_layer());
+      ASSERT_FALSE(shortcut->last_layer_calibrates());
+      full->set_cls_only_last_layer(false);
       torch::Tensor previous;
       for (int forward = 0; forward < 3; ++forward) {
         torch::Tensor expected = eval_logits(full, batch, with_gradients);
@@ -166,13 +165,14 @@ TEST(PruneShortcut, RandomEvalLogitsAreTheFullComputationsForwardAfterForward) {
 
 TEST(PruneShortcut, OnlyValueStatisticsNeedTheCalibratedShortcut) {
   auto l1 = pruned_model(uniform_prune_config(0.4, PruneMethod::l1_norm), true);
-  EXPECT_EQ(l1->last_layer_mode(), LastLayerMode::cls_only_calibrated);
-  EXPECT_TRUE(l1->bert->encoder->layers.back()->cls_row_needs_calibration());
-  // Asked for the plain shortcut, l1 refuses rather than mask the [CLS] row by its own quantile.
-  l1->set_last_layer_mode(LastLayerMode::cls_only);
-  EXPECT_THROW(eval_logits(l1, padded_batch()), Error);
+  EXPECT_TRUE(l1->cls_only_last_layer());
+  EXPECT_TRUE(l1->last_layer_calibrates());
   auto random = pruned_model(uniform_prune_config(0.4, PruneMethod::random), true);
-  EXPECT_EQ(random->last_layer_mode(), LastLayerMode::cls_only);
+  EXPECT_TRUE(random->cls_only_last_layer());
+  EXPECT_FALSE(random->last_layer_calibrates());
+  // Weights alone leave every row of every input independent.
+  auto weights = pruned_model(uniform_prune_config(0.4, PruneMethod::l1_norm, PruneScope::local, false), true);
+  EXPECT_FALSE(weights->last_layer_calibrates());
 }
 
 class WithoutDropout : public ::testing::TestWithParam<PruneMethod> {};
@@ -184,7 +184,7 @@ TEST_P(WithoutDropout, TrainingGradientsAreTheFullComputations) {
   Batch batch = padded_batch();
   auto calibrated = pruned_model(uniform_prune_config(0.5, GetParam()), true, 0.0);
   auto full = pruned_model(uniform_prune_config(0.5, GetParam()), true, 0.0);
-  full->set_last_layer_mode(LastLayerMode::full);
+  full->set_cls_only_last_layer(false);
   std::vector<torch::Tensor> losses;
   for (auto* model : {&calibrated, &full}) {
     (*model)->train();

@@ -82,14 +82,14 @@ class InputRecorderImpl : public model::LinearTransformImpl {
 class CalibrationScope {
  public:
   CalibrationScope(model::BertForSequenceClassification& model, NamedLinears& linears)
-      : model_(model), linears_(linears), was_training_(model->is_training()), last_layer_(model->last_layer_mode()) {
+      : model_(model), linears_(linears), was_training_(model->is_training()), cls_only_(model->cls_only_last_layer()) {
     model_->eval();
-    model_->set_last_layer_mode(model::LastLayerMode::full);  // Mase records every position
+    model_->set_cls_only_last_layer(false);  // Mase records every position
   }
   ~CalibrationScope() {
     for (auto& [name, linear] : linears_) linear->detach(InputRecorderImpl::kKind);
     model_->train(was_training_);
-    model_->set_last_layer_mode(last_layer_);
+    model_->set_cls_only_last_layer(cls_only_);
   }
   CalibrationScope(const CalibrationScope&) = delete;
   CalibrationScope& operator=(const CalibrationScope&) = delete;
@@ -98,7 +98,7 @@ class CalibrationScope {
   model::BertForSequenceClassification& model_;
   NamedLinears& linears_;
   bool was_training_;
-  model::LastLayerMode last_layer_;
+  bool cls_only_;
 };
 
 float calibrate_activation_threshold(model::BertForSequenceClassification& model, NamedLinears& linears,
@@ -117,26 +117,6 @@ float calibrate_activation_threshold(model::BertForSequenceClassification& model
       inputs.insert(inputs.end(), recorder->inputs.begin(), recorder->inputs.end());
   }
   return magnitude_quantile(inputs, sparsity);
-}
-
-bool any_needs_every_row(const NamedLinears& linears) {
-  return std::any_of(linears.begin(), linears.end(),
-                     [](const auto& named) { return named.second->input_statistic_needs_every_row(); });
-}
-
-// The [CLS]-only last layer computes one row of most of its Linears' inputs;
-// a mask computed from the values of the whole input (local l1) needs the
-// statistics of every row, which the calibrated shortcut records first.
-// Random masks are positional: the [CLS] row gets its part of them directly.
-// A last layer that the user set to compute every position stays so.
-void update_cls_shortcut(model::BertForSequenceClassification& model, const NamedLinears& linears) {
-  bool needs_calibration = any_needs_every_row(linears);
-  model::LastLayerMode mode = model->last_layer_mode();
-  if (needs_calibration && mode == model::LastLayerMode::cls_only) {
-    model->set_last_layer_mode(model::LastLayerMode::cls_only_calibrated);
-  } else if (!needs_calibration && mode == model::LastLayerMode::cls_only_calibrated) {
-    model->set_last_layer_mode(model::LastLayerMode::cls_only);
-  }
 }
 
 void check_prunes_something(const PruneConfig& config) {
@@ -208,7 +188,6 @@ PruneReport prune_pass(model::BertForSequenceClassification& model, const PruneC
         linear,
         PruneTransform(mask, config.weight, config.activation, layer_seed(seed, i), activation_threshold).ptr());
   }
-  update_cls_shortcut(model, linears);
   return measure_weight_sparsity(*model);
 }
 
@@ -218,7 +197,6 @@ int64_t remove_pruning(model::BertForSequenceClassification& model) {
   for (auto& [name, linear] : linears) {
     removed += static_cast<int64_t>(linear->detach(PruneTransformImpl::kKind).size());
   }
-  update_cls_shortcut(model, linears);
   return removed;
 }
 
@@ -232,12 +210,6 @@ std::vector<std::string> bake_pruning(torch::nn::Module& root) {
     linear->detach(PruneTransformImpl::kKind);
     baked.push_back(name);
   }
-  return baked;
-}
-
-std::vector<std::string> bake_pruning(model::BertForSequenceClassification& model) {
-  std::vector<std::string> baked = bake_pruning(*model);
-  update_cls_shortcut(model, model::find_linears(*model));
   return baked;
 }
 
@@ -295,7 +267,6 @@ void restore_recorded_pruning(model::BertForSequenceClassification& model, const
     linear->detach(PruneTransformImpl::kKind);
     attach_first(linear, transform.ptr());
   }
-  update_cls_shortcut(model, linears);
 }
 
 }  // namespace whittle::passes

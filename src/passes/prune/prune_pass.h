@@ -45,10 +45,10 @@ struct PruneCalibration {
 // the weights as it left them.
 //
 // Local l1 activation pruning makes each layer's mask depend on the values of
-// its whole input, so the pass switches the model's [CLS]-only last layer to
-// LastLayerMode::cls_only_calibrated (unless it computes every position).
-// Random activation masks depend on positions alone: the plain [CLS]-only
-// layer gives the [CLS] row its part of the whole input's mask.
+// its whole input; the model's [CLS]-only last layer sees that and calibrates
+// (model::BertLayerImpl::forward_as_last_layer). Random activation masks
+// depend on positions alone: the [CLS] row gets its part of the whole
+// input's mask.
 // Global l1 activation pruning needs `calibration`: one forward pass over it
 // fixes a threshold on the magnitudes of all Linear inputs together.
 //
@@ -60,17 +60,14 @@ PruneReport prune_pass(model::BertForSequenceClassification& model, const PruneC
 // Measures the effective weights of every Linear (pruned or not).
 PruneReport measure_weight_sparsity(torch::nn::Module& root);
 
-// Detaches every prune transform (and turns a calibrated [CLS]-only last
-// layer back into the plain one); returns how many there were.
+// Detaches every prune transform; returns how many there were.
 int64_t remove_pruning(model::BertForSequenceClassification& model);
 
 // For export to a plain checkpoint: weight = weight * mask for every pruned
 // Linear, then its prune transform is detached, so the masked weights are
 // exact zeros in the parameters. Activation pruning has no place in such a
-// checkpoint and is dropped. Returns the names of the layers baked. The model
-// overload also turns a calibrated [CLS]-only last layer back into the plain one.
+// checkpoint and is dropped. Returns the names of the layers baked.
 std::vector<std::string> bake_pruning(torch::nn::Module& root);
-std::vector<std::string> bake_pruning(model::BertForSequenceClassification& model);
 
 // whittle.json's record of the prune transforms attached to `model`
 // (std::nullopt when there are none):
