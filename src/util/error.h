@@ -1,15 +1,3 @@
 #pragma once
-#include <stdexcept>
-#include <string>
-
-namespace whittle {
-
-// Every user-facing failure (bad input, bad file, bad config) is thrown as an
-// Error whose message is one line that names the problem. The CLI prints it
-// and exits non-zero; anything else escaping is a bug.
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
-};
-
-}  // namespace whittle
+// The error type is part of the public API (include/whittle/), which owns it.
+#include "whittle/error.h"
