@@ -50,38 +50,57 @@ namespace fs = std::filesystem;
 using whittle::deploy::DeployedClassifier;
 using whittle::model::BertForSequenceClassification;
 
-struct Options {
-  std::string float_dir = std::string(WHITTLE_SOURCE_DIR) + "/models/bert-tiny-imdb-scratch";
+// The options results.json records; the field names are its keys.
+struct RecordedOptions {
   std::string data = std::string(WHITTLE_SOURCE_DIR) + "/assets/imdb-sample.tar.gz";
-  int64_t limit = 500;
-  int64_t max_length = 512;
   int64_t batch_size = 32;
-  std::string widths = "4,6,8,10,12,14,16,20,24,28,32";
-  std::string sparsities = "0.5,0.7,0.9";
   bool prune_activations = false;
-  std::string models;
   int64_t embedding_bits = 8;
   int64_t position_embedding_bits = 32;
   int rounds = 3;
   int threads = 2;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RecordedOptions, data, batch_size, prune_activations, embedding_bits,
+                                   position_embedding_bits, rounds, threads)
+
+struct Options : RecordedOptions {
+  std::string float_dir = std::string(WHITTLE_SOURCE_DIR) + "/models/bert-tiny-imdb-scratch";
+  int64_t limit = 500;
+  int64_t max_length = 512;
+  std::string widths = "4,6,8,10,12,14,16,20,24,28,32";
+  std::string sparsities = "0.5,0.7,0.9";
+  std::string models;
   std::string out;
 };
 
-// One compiled model and what was measured of it.
-struct Variant {
-  std::string name;
-  std::string group;  // "width", "pruned" or "checkpoint"
-  double x = 0;       // width or sparsity
+// What results.json records of a compiled model; the field names are its keys.
+struct VariantRecord {
+  std::string name, group;  // group: "width", "pruned" or "checkpoint"
+  double x = 0;             // width or sparsity
   int64_t file_bytes = 0;
   int64_t linear_weight_bytes = 0;  // of the file: the Linears' weights, as packed
-  std::unique_ptr<DeployedClassifier> classifier;
+  double smaller_by = 0;            // the float32 checkpoint's bytes / file_bytes
   std::map<std::string, int> engines;
   nlohmann::json agreement;
   double simulated_accuracy = 0, compiled_accuracy = 0;
-  std::vector<double> float_tps, compiled_tps, ratios;
+  // One entry per round; a speed-up is compiled / float32 tokens per second.
+  std::vector<double> float_tokens_per_second, compiled_tokens_per_second, speedup;
+  double speedup_median = 0, speedup_min = 0, speedup_max = 0;
   // The same per CPU second of the process: on a shared VM, wall time also
   // counts the time the vCPUs were not running, which moves every ratio.
-  std::vector<double> float_cpu_tps, compiled_cpu_tps, cpu_ratios;
+  std::vector<double> float_tokens_per_cpu_second, compiled_tokens_per_cpu_second, cpu_speedup;
+  double cpu_speedup_median = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VariantRecord, name, group, x, file_bytes, linear_weight_bytes, smaller_by, engines,
+                                   agreement, simulated_accuracy, compiled_accuracy, float_tokens_per_second,
+                                   compiled_tokens_per_second, speedup, speedup_median, speedup_min, speedup_max,
+                                   float_tokens_per_cpu_second, compiled_tokens_per_cpu_second, cpu_speedup,
+                                   cpu_speedup_median)
+
+// One compiled model and what was measured of it.
+struct Variant {
+  VariantRecord record;
+  std::unique_ptr<DeployedClassifier> classifier;
 };
 
 // An evaluation's tokens per wall second and per CPU second.
@@ -124,27 +143,28 @@ whittle::data::TokenizedDataset load_slice(const Options& options, const whittle
 Variant compile_variant(BertForSequenceClassification model, const whittle::text::TokenizerFiles& tokenizer,
                         const Options& options, const whittle::data::TokenizedDataset& slice) {
   Variant variant;
+  VariantRecord& record = variant.record;
   whittle::deploy::CompileOptions compile_options{
       whittle::deploy::embedding_storage_from_bits(options.embedding_bits),
       whittle::deploy::embedding_storage_from_bits(options.position_embedding_bits)};
   const std::string bytes =
       whittle::deploy::serialize_compiled_model(whittle::deploy::compile_classifier(model, tokenizer, compile_options));
-  variant.file_bytes = static_cast<int64_t>(bytes.size());
+  record.file_bytes = static_cast<int64_t>(bytes.size());
   const auto layout = whittle::deploy::describe_model_file(bytes, "compiled");
   for (const auto& [name, stored] : layout.tensor_bytes) {
     const bool linear_weight = name.ends_with(".weight") && !name.starts_with("bert.embeddings.") &&
                                name.find("LayerNorm") == std::string::npos;
-    if (linear_weight) variant.linear_weight_bytes += stored;
+    if (linear_weight) record.linear_weight_bytes += stored;
   }
   variant.classifier = std::make_unique<DeployedClassifier>(whittle::deploy::parse_compiled_model(bytes, "compiled"));
-  for (const auto& [name, engine] : variant.classifier->engines()) ++variant.engines[engine];
+  for (const auto& [name, engine] : variant.classifier->engines()) ++record.engines[engine];
   std::ostringstream quiet;
   const whittle::train::EvalOptions eval{options.batch_size, 32};
   auto simulated = whittle::train::evaluate(model, slice, eval, quiet);
   auto compiled = whittle::deploy::evaluate_deployed(*variant.classifier, slice, eval, quiet);
-  variant.agreement = whittle::deploy::to_json(whittle::deploy::compare_logits(compiled.logits, simulated.logits));
-  variant.simulated_accuracy = simulated.accuracy;
-  variant.compiled_accuracy = compiled.accuracy;
+  record.agreement = whittle::deploy::to_json(whittle::deploy::compare_logits(compiled.logits, simulated.logits));
+  record.simulated_accuracy = simulated.accuracy;
+  record.compiled_accuracy = compiled.accuracy;
   return variant;
 }
 
@@ -159,9 +179,9 @@ std::vector<Variant> build_variants(const Options& options, const whittle::text:
   auto add = [&](BertForSequenceClassification model, std::string name, std::string group, double x) {
     std::cerr << "compiling " << name << "\n";
     Variant variant = compile_variant(std::move(model), tokenizer, options, slice);
-    variant.name = std::move(name);
-    variant.group = std::move(group);
-    variant.x = x;
+    variant.record.name = std::move(name);
+    variant.record.group = std::move(group);
+    variant.record.x = x;
     variants.push_back(std::move(variant));
   };
   for (const std::string& item : split_list(options.widths)) {
@@ -192,45 +212,36 @@ void time_rounds(std::vector<Variant>& variants, BertForSequenceClassification& 
   whittle::train::evaluate(baseline, slice, eval, quiet);  // warm-up
   for (int round = 0; round < options.rounds; ++round) {
     for (Variant& variant : variants) {
+      VariantRecord& record = variant.record;
       auto [float_tps, float_cpu_tps] =
           timed_evaluation([&] { return whittle::train::evaluate(baseline, slice, eval, quiet); });
       auto [compiled_tps, compiled_cpu_tps] = timed_evaluation(
           [&] { return whittle::deploy::evaluate_deployed(*variant.classifier, slice, eval, quiet); });
-      variant.float_tps.push_back(float_tps);
-      variant.compiled_tps.push_back(compiled_tps);
-      variant.ratios.push_back(compiled_tps / float_tps);
-      variant.float_cpu_tps.push_back(float_cpu_tps);
-      variant.compiled_cpu_tps.push_back(compiled_cpu_tps);
-      variant.cpu_ratios.push_back(compiled_cpu_tps / float_cpu_tps);
-      std::cerr << "round " << round + 1 << " " << variant.name << ": float " << std::lround(float_tps)
+      record.float_tokens_per_second.push_back(float_tps);
+      record.compiled_tokens_per_second.push_back(compiled_tps);
+      record.speedup.push_back(compiled_tps / float_tps);
+      record.float_tokens_per_cpu_second.push_back(float_cpu_tps);
+      record.compiled_tokens_per_cpu_second.push_back(compiled_cpu_tps);
+      record.cpu_speedup.push_back(compiled_cpu_tps / float_cpu_tps);
+      std::cerr << "round " << round + 1 << " " << record.name << ": float " << std::lround(float_tps)
                 << " tokens/s, compiled " << std::lround(compiled_tps) << " tokens/s, x" << std::setprecision(3)
                 << compiled_tps / float_tps << "; per CPU second x" << compiled_cpu_tps / float_cpu_tps << "\n";
     }
   }
 }
 
+// The variant's record, with what its rounds add up to.
 nlohmann::json variant_json(const Variant& variant, int64_t checkpoint_bytes) {
-  auto [low, high] = std::minmax_element(variant.ratios.begin(), variant.ratios.end());
-  return {{"name", variant.name},
-          {"group", variant.group},
-          {"x", variant.x},
-          {"file_bytes", variant.file_bytes},
-          {"linear_weight_bytes", variant.linear_weight_bytes},
-          {"smaller_by", static_cast<double>(checkpoint_bytes) / static_cast<double>(variant.file_bytes)},
-          {"engines", variant.engines},
-          {"agreement", variant.agreement},
-          {"simulated_accuracy", variant.simulated_accuracy},
-          {"compiled_accuracy", variant.compiled_accuracy},
-          {"float_tokens_per_second", variant.float_tps},
-          {"compiled_tokens_per_second", variant.compiled_tps},
-          {"speedup", variant.ratios},
-          {"speedup_median", median(variant.ratios)},
-          {"speedup_min", variant.ratios.empty() ? 0.0 : *low},
-          {"speedup_max", variant.ratios.empty() ? 0.0 : *high},
-          {"float_tokens_per_cpu_second", variant.float_cpu_tps},
-          {"compiled_tokens_per_cpu_second", variant.compiled_cpu_tps},
-          {"cpu_speedup", variant.cpu_ratios},
-          {"cpu_speedup_median", median(variant.cpu_ratios)}};
+  VariantRecord record = variant.record;
+  record.smaller_by = static_cast<double>(checkpoint_bytes) / static_cast<double>(record.file_bytes);
+  record.speedup_median = median(record.speedup);
+  if (!record.speedup.empty()) {
+    auto [low, high] = std::minmax_element(record.speedup.begin(), record.speedup.end());
+    record.speedup_min = *low;
+    record.speedup_max = *high;
+  }
+  record.cpu_speedup_median = median(record.cpu_speedup);
+  return record;
 }
 
 std::string fixed(double value, int digits) {
@@ -354,20 +365,14 @@ int main(int argc, char** argv) {
     time_rounds(variants, baseline, options, slice);
 
     const auto checkpoint_bytes = static_cast<int64_t>(fs::file_size(fs::path(options.float_dir) / "model.safetensors"));
-    nlohmann::json report = {{"float_checkpoint", options.float_dir},
-                             {"float_checkpoint_bytes", checkpoint_bytes},
-                             {"data", options.data},
-                             {"reviews", slice.size()},
-                             {"tokens", slice.total_tokens()},
-                             {"threads", options.threads},
-                             {"prune_activations", options.prune_activations},
-                             {"rounds", options.rounds},
-                             {"batch_size", options.batch_size},
-                             {"embedding_bits", options.embedding_bits},
-                             {"position_embedding_bits", options.position_embedding_bits},
-                             {"kernel_isa", whittle::deploy::to_string(whittle::deploy::best_kernel_isa())},
-                             {"load_average_before", load_before},
-                             {"load_average_after", load_average()}};
+    nlohmann::json report = static_cast<const RecordedOptions&>(options);
+    report["float_checkpoint"] = options.float_dir;
+    report["float_checkpoint_bytes"] = checkpoint_bytes;
+    report["reviews"] = slice.size();
+    report["tokens"] = slice.total_tokens();
+    report["kernel_isa"] = whittle::deploy::to_string(whittle::deploy::best_kernel_isa());
+    report["load_average_before"] = load_before;
+    report["load_average_after"] = load_average();
     report["variants"] = nlohmann::json::array();
     for (const Variant& variant : variants) report["variants"].push_back(variant_json(variant, checkpoint_bytes));
     std::cout << markdown_table(report) << "\nload average before " << load_before << ", after "

@@ -23,6 +23,7 @@
 
 #include "data/batching.h"
 #include "data/tokenized.h"
+#include "util/enum_names.h"
 #include "model/bert.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -42,17 +43,12 @@ enum class LastLayerWork {
   cls_row_with_calibration,
 };
 
-inline const char* to_string(LastLayerWork work) {
-  switch (work) {
-    case LastLayerWork::cls_row:
-      return "cls_row";
-    case LastLayerWork::every_position:
-      return "every_position";
-    case LastLayerWork::cls_row_with_calibration:
-      return "cls_row_with_calibration";
-  }
-  return "unknown";
-}
+inline constexpr EnumName<LastLayerWork> kLastLayerWorkNames[] = {
+    {LastLayerWork::cls_row, "cls_row"},
+    {LastLayerWork::every_position, "every_position"},
+    {LastLayerWork::cls_row_with_calibration, "cls_row_with_calibration"}};
+
+inline std::string to_string(LastLayerWork work) { return name_of(kLastLayerWorkNames, work, "unknown"); }
 
 // Read off the model, as BertLayerImpl::forward_as_last_layer decides it.
 inline LastLayerWork last_layer_work(const model::BertForSequenceClassification& model, bool gradients) {

@@ -34,10 +34,41 @@ void DataOptions::validate() const {
   if (source.empty()) throw Error("--data is empty: give the path of aclImdb_v1.tar.gz or the aclImdb folder");
 }
 
+void CorpusFlags::add_to(CLI::App& command, const std::string& imdb_help, const std::string& text_help) {
+  command.add_option("--data", imdb, imdb_help);
+  command.add_option("--text", text_files, text_help);
+}
+
+data::CorpusSources CorpusFlags::sources() const {
+  data::CorpusSources chosen;
+  chosen.imdb = imdb;
+  for (const std::string& file : text_files) chosen.text_files.emplace_back(file);
+  return chosen;
+}
+
+void TokenizingFlags::add_to(CLI::App& command, const std::string& tokenizer_help) {
+  command.add_option("--tokenizer", tokenizer_dir, tokenizer_help);
+  command.add_option("--cache-dir", cache_dir, "where tokenized text is cached");
+}
+
 fs::path resolve_tokenizer_dir(const DataOptions& options, const fs::path& preferred) {
-  if (!options.tokenizer_dir.empty()) return options.tokenizer_dir;
-  if (!preferred.empty() && fs::exists(preferred / "vocab.txt")) return preferred;
+  return resolve_tokenizer_dir(options.tokenizer_dir, preferred);
+}
+
+fs::path resolve_tokenizer_dir(const std::string& chosen, const fs::path& checkpoint) {
+  if (!chosen.empty()) return chosen;
+  if (!checkpoint.empty() && fs::exists(checkpoint / "vocab.txt")) return checkpoint;
   return assets_dir() / "bert-base-uncased";
+}
+
+fs::path resolve_cache_dir(const std::string& chosen) {
+  return chosen.empty() ? data::default_cache_dir() : fs::path(chosen);
+}
+
+data::Split parse_split(const std::string& name) {
+  if (name == "test") return data::Split::test;
+  if (name == "train") return data::Split::train;
+  throw Error("--split must be train or test, got '" + name + "'");
 }
 
 data::TokenizedDataset load_split(const DataOptions& options, data::Split split, int64_t limit,
@@ -45,8 +76,8 @@ data::TokenizedDataset load_split(const DataOptions& options, data::Split split,
   auto reviews = data::read_imdb(options.source, split);
   std::size_t available = reviews.size();
   reviews = data::balanced_subset(std::move(reviews), limit, options.seed);
-  fs::path cache = options.cache_dir.empty() ? data::default_cache_dir() : fs::path(options.cache_dir);
-  auto dataset = data::tokenize_reviews_cached(reviews, tokenizer, options.max_length, cache);
+  auto dataset =
+      data::tokenize_reviews_cached(reviews, tokenizer, options.max_length, resolve_cache_dir(options.cache_dir));
   std::cerr << data::split_name(split) << ": " << dataset.size() << " of " << available << " reviews, "
             << dataset.total_tokens() << " tokens\n";
   return dataset;
@@ -63,7 +94,7 @@ void ExperimentData::validate() const {
   source.validate();
   if (train_limit < 0) throw Error("--train-limit must not be negative (0 = all), got " + std::to_string(train_limit));
   if (test_limit < 0) throw Error("--test-limit must not be negative (0 = all), got " + std::to_string(test_limit));
-  if (eval_batch_size < 1) throw Error("--eval-batch-size must be at least 1, got " + std::to_string(eval_batch_size));
+  require_at_least_one("--eval-batch-size", eval_batch_size);
 }
 
 data::TokenizedDataset ExperimentData::load(data::Split split, const text::Tokenizer& tokenizer) const {
@@ -77,7 +108,7 @@ void save_and_print_summary(const fs::path& out, model::BertForSequenceClassific
   notes[command_key] = summary;
   experiments::save_compressed(out, model, notes, tokenizer_dir);
   summary.erase("layers");
-  std::cout << summary.dump() << std::endl;
+  print_json_line(summary);
   std::cerr << "saved " << out.string() << "\n";
 }
 
@@ -95,6 +126,27 @@ void require_positive(const std::string& name, double value) {
 
 void require_non_negative(const std::string& name, double value) {
   if (value < 0) throw Error(name + " must not be negative, got " + std::to_string(value));
+}
+
+void require_at_least_one(const std::string& name, int64_t value) {
+  if (value < 1) throw Error(name + " must be at least 1, got " + std::to_string(value));
+}
+
+void require_trained_classifier(const model::LoadedClassifier& loaded, const std::string& from) {
+  if (loaded.initialised.empty()) return;
+  throw Error(from + " has no trained classifier (missing " + loaded.initialised.front() + ")");
+}
+
+void require_max_length_fits(int64_t max_length, int64_t max_position_embeddings) {
+  if (max_length <= max_position_embeddings) return;
+  throw Error("--max-length " + std::to_string(max_length) + " is longer than the model's max_position_embeddings (" +
+              std::to_string(max_position_embeddings) + ")");
+}
+
+void require_tokenizer_fits(const text::Tokenizer& tokenizer, int64_t model_vocab_size) {
+  if (tokenizer.vocab_size() <= model_vocab_size) return;
+  throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +
+              std::to_string(model_vocab_size));
 }
 
 void add_workers_option(CLI::App& command, int& workers) {
@@ -118,6 +170,8 @@ std::optional<std::chrono::steady_clock::time_point> deadline_after(const std::o
   return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(limit);
 }
 
+void print_json_line(const nlohmann::json& line) { std::cout << line.dump() << std::endl; }
+
 std::string text_of_line(const std::string& line, int64_t line_number) {
   const std::string where = "stdin line " + std::to_string(line_number) + ": ";
   nlohmann::json record;
@@ -131,6 +185,14 @@ std::string text_of_line(const std::string& line, int64_t line_number) {
     throw Error(where + "expected an object with a string field \"text\"");
   }
   return text->get<std::string>();
+}
+
+nlohmann::json evaluation_json(const train::EvalResult& result) {
+  return {{"examples", result.examples},
+          {"accuracy", result.accuracy},
+          {"loss", result.loss},
+          {"seconds", result.seconds},
+          {"tokens_per_second", result.tokens_per_second}};
 }
 
 bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }

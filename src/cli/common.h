@@ -4,13 +4,16 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "data/imdb.h"
+#include "data/pretrain_corpus.h"
 #include "data/tokenized.h"
 #include "model/bert.h"
+#include "model/classifier_io.h"
 #include "text/tokenizer.h"
 #include "train/evaluate.h"
 
@@ -48,9 +51,38 @@ struct ExperimentData {
   nlohmann::json describe() const;
 };
 
+// --data and --text: the text the masked-LM commands (pretrain, eval-mlm)
+// read. Each command's help says what it does with that text.
+struct CorpusFlags {
+  std::string imdb;                     // aclImdb_v1.tar.gz or the aclImdb folder
+  std::vector<std::string> text_files;  // one document per paragraph
+
+  void add_to(CLI::App& command, const std::string& imdb_help, const std::string& text_help);
+  bool empty() const { return imdb.empty() && text_files.empty(); }
+  data::CorpusSources sources() const;
+};
+
+// --tokenizer and --cache-dir of the masked-LM commands, for
+// resolve_tokenizer_dir and resolve_cache_dir.
+struct TokenizingFlags {
+  std::string tokenizer_dir;
+  std::string cache_dir;
+
+  void add_to(CLI::App& command, const std::string& tokenizer_help);
+};
+
 // The tokenizer in `preferred` (a checkpoint directory) when it has a
 // vocab.txt, else the one named by the options.
 std::filesystem::path resolve_tokenizer_dir(const DataOptions& options, const std::filesystem::path& preferred);
+// The same rule for commands with their own --tokenizer: `chosen` when
+// given, else the checkpoint's, else the shipped bert-base-uncased.
+std::filesystem::path resolve_tokenizer_dir(const std::string& chosen, const std::filesystem::path& checkpoint);
+
+// `chosen` (a --cache-dir), else data::default_cache_dir().
+std::filesystem::path resolve_cache_dir(const std::string& chosen);
+
+// --split: "train" or "test".
+data::Split parse_split(const std::string& name);
 
 // Reads a split, takes a balanced subset of `limit` reviews (0 = all) and
 // tokenizes it through the on-disk cache, logging what it does to stderr.
@@ -69,6 +101,9 @@ void save_and_print_summary(const std::filesystem::path& out, model::BertForSequ
                             nlohmann::json notes, const std::string& command_key, nlohmann::json summary,
                             const std::filesystem::path& tokenizer_dir);
 
+// What a command reports: one JSON line on stdout, flushed.
+void print_json_line(const nlohmann::json& line);
+
 // The "text" of one JSON line {"text": ...} read from stdin; a clear error
 // naming the line otherwise.
 std::string text_of_line(const std::string& line, int64_t line_number);
@@ -77,9 +112,20 @@ bool is_blank(const std::string& line);
 // One JSON line per example: {"index", "label", "prediction", "logits"}.
 std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset);
 
+// What eval and run report of an evaluation: examples, accuracy, loss,
+// seconds and tokens per second.
+nlohmann::json evaluation_json(const train::EvalResult& result);
+
 // Validators for CLI11 options.
 void require_positive(const std::string& name, double value);
 void require_non_negative(const std::string& name, double value);
+void require_at_least_one(const std::string& name, int64_t value);
+
+// Checks of a loaded model against what the command is about to feed it,
+// caught here with a message rather than deep inside the model.
+void require_trained_classifier(const model::LoadedClassifier& loaded, const std::string& from);
+void require_max_length_fits(int64_t max_length, int64_t max_position_embeddings);
+void require_tokenizer_fits(const text::Tokenizer& tokenizer, int64_t model_vocab_size);
 
 // --workers N: sweep points run at a time, each on an equal share of the
 // threads (see experiments::PointRunnerOptions).

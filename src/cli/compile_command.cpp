@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "deploy/compile.h"
 #include "deploy/deployed_classifier.h"
 #include "deploy/model_file.h"
@@ -48,12 +49,8 @@ void run_compile(const CompileArguments& arguments) {
   deploy::CompileOptions options{deploy::embedding_storage_from_bits(arguments.embedding_bits),
                                  deploy::embedding_storage_from_bits(arguments.position_embedding_bits)};
   auto loaded = experiments::load_compressed(arguments.from, 0);
-  if (!loaded.initialised.empty()) {
-    throw Error(arguments.from + " has no trained classifier (missing " + loaded.initialised.front() + ")");
-  }
-  fs::path tokenizer_dir = !arguments.tokenizer.empty()           ? fs::path(arguments.tokenizer)
-                           : fs::exists(fs::path(arguments.from) / "vocab.txt") ? fs::path(arguments.from)
-                                                                                 : assets_dir() / "bert-base-uncased";
+  require_trained_classifier(loaded, arguments.from);
+  fs::path tokenizer_dir = resolve_tokenizer_dir(arguments.tokenizer, arguments.from);
   nlohmann::json source = {{"from", fs::absolute(arguments.from).lexically_normal().string()},
                            {"embedding_bits", arguments.embedding_bits},
                            {"position_embedding_bits", arguments.position_embedding_bits}};
@@ -78,17 +75,16 @@ void run_compile(const CompileArguments& arguments) {
                             {"engines", engines}};
   std::cerr << "compiled " << arguments.out << ": " << layout.total_bytes << " bytes, " << checkpoint.string() << " "
             << checkpoint_bytes << " bytes\n";
-  std::cout << summary.dump() << std::endl;
+  print_json_line(summary);
 }
 
 }  // namespace
 
 void register_compile_command(CLI::App& app) {
-  auto arguments = std::make_shared<CompileArguments>();
-  CLI::App* command = app.add_subcommand(
-      "compile", "turn a (quantized, pruned) checkpoint into a compact model file for integer inference");
-  command->add_option("--from", arguments->from, "checkpoint directory (whittle quantize / prune output)")->required();
-  command->add_option("--out", arguments->out, "the model file to write")->required();
+  auto [command, arguments] = add_command<CompileArguments>(app, "compile", run_compile,
+      "turn a (quantized, pruned) checkpoint into a compact model file for integer inference");
+  add_from_option(*command, arguments->from, "checkpoint directory (whittle quantize / prune output)");
+  add_out_option(*command, arguments->out, "the model file to write");
   command->add_option("--tokenizer", arguments->tokenizer, "tokenizer directory (default: the checkpoint's)");
   command->add_option("--embedding-bits", arguments->embedding_bits,
                       "storage of the word embeddings: 8 (int8 rows), 16 (float16) or 32 (float32, exact)")
@@ -96,7 +92,6 @@ void register_compile_command(CLI::App& app) {
   command->add_option("--position-embedding-bits", arguments->position_embedding_bits,
                       "storage of the position embeddings: 8, 16 or 32 (float32, exact)")
       ->capture_default_str();
-  command->callback([arguments] { run_compile(*arguments); });
 }
 
 }  // namespace whittle::cli

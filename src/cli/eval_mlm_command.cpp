@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "data/pretrain_corpus.h"
 #include "model/bert_mlm.h"
 #include "train/mlm_evaluate.h"
@@ -18,10 +19,8 @@ using nlohmann::json;
 
 struct EvalMlmArguments {
   std::string from;
-  std::string imdb;
-  std::vector<std::string> text_files;
-  std::string tokenizer_dir;
-  std::string cache_dir;
+  CorpusFlags corpus;
+  TokenizingFlags tokenizing;
   std::optional<int64_t> max_length;
   std::optional<double> held_out_fraction;
   bool all_documents = false;
@@ -54,10 +53,8 @@ std::optional<data::CorpusSpec> recorded_corpus(const fs::path& dir) {
 data::CorpusSpec corpus_spec(const EvalMlmArguments& arguments) {
   std::optional<data::CorpusSpec> recorded = recorded_corpus(arguments.from);
   data::CorpusSpec spec = recorded.value_or(data::CorpusSpec{});
-  if (!arguments.imdb.empty() || !arguments.text_files.empty()) {
-    spec.sources = {};
-    spec.sources.imdb = arguments.imdb;
-    for (const std::string& file : arguments.text_files) spec.sources.text_files.emplace_back(file);
+  if (!arguments.corpus.empty()) {
+    spec.sources = arguments.corpus.sources();
   } else if (!recorded) {
     throw Error(arguments.from + " records no pretraining corpus: give --data IMDB and/or --text FILE");
   }
@@ -75,16 +72,10 @@ void run_eval_mlm(const EvalMlmArguments& arguments) {
                 std::to_string(model->config().max_position_embeddings) + "] (the model's max_position_embeddings)");
   }
   data::CorpusSources sources = spec.sources;
-  fs::path tokenizer_dir = arguments.tokenizer_dir.empty()
-                               ? (fs::exists(fs::path(arguments.from) / "vocab.txt") ? fs::path(arguments.from)
-                                                                                    : assets_dir() / "bert-base-uncased")
-                               : fs::path(arguments.tokenizer_dir);
-  text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
-  if (tokenizer.vocab_size() > model->config().vocab_size) {
-    throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +
-                std::to_string(model->config().vocab_size));
-  }
-  fs::path cache = arguments.cache_dir.empty() ? data::default_cache_dir() : fs::path(arguments.cache_dir);
+  text::Tokenizer tokenizer =
+      text::Tokenizer::load(resolve_tokenizer_dir(arguments.tokenizing.tokenizer_dir, arguments.from));
+  require_tokenizer_fits(tokenizer, model->config().vocab_size);
+  fs::path cache = resolve_cache_dir(arguments.tokenizing.cache_dir);
 
   data::PackedCorpus evaluated;
   if (arguments.all_documents) {
@@ -100,36 +91,31 @@ void run_eval_mlm(const EvalMlmArguments& arguments) {
   }
   train::MlmEvalResult result =
       train::evaluate_masked_lm(model, evaluated.sequences, train::masking_tokens(tokenizer), arguments.options, std::cerr);
-  std::cout << json({{"documents", evaluated.documents},
-                     {"sequences", result.sequences},
-                     {"predicted_tokens", result.predicted},
-                     {"accuracy", result.accuracy},
-                     {"loss", result.loss},
-                     {"perplexity", result.perplexity},
-                     {"mask_seed", arguments.options.mask_seed},
-                     {"seconds", result.seconds},
-                     {"tokens_per_second", result.tokens_per_second}})
-                   .dump()
-            << std::endl;
+  print_json_line(json({{"documents", evaluated.documents},
+                        {"sequences", result.sequences},
+                        {"predicted_tokens", result.predicted},
+                        {"accuracy", result.accuracy},
+                        {"loss", result.loss},
+                        {"perplexity", result.perplexity},
+                        {"mask_seed", arguments.options.mask_seed},
+                        {"seconds", result.seconds},
+                        {"tokens_per_second", result.tokens_per_second}}));
 }
 
 }  // namespace
 
 void register_eval_mlm_command(CLI::App& app) {
-  auto arguments = std::make_shared<EvalMlmArguments>();
-  CLI::App* command = app.add_subcommand(
-      "eval-mlm", "masked-token accuracy and perplexity of a masked-LM checkpoint on held-out text");
-  command->add_option("--from", arguments->from, "checkpoint directory (BertForMaskedLM)")->required();
-  command->add_option("--data", arguments->imdb, "IMDb data (default: the corpus the checkpoint was pretrained on)");
-  command->add_option("--text", arguments->text_files, "plain-text files, one document per paragraph");
+  auto [command, arguments] = add_command<EvalMlmArguments>(app, "eval-mlm", run_eval_mlm,
+      "masked-token accuracy and perplexity of a masked-LM checkpoint on held-out text");
+  add_from_option(*command, arguments->from, "checkpoint directory (BertForMaskedLM)");
+  arguments->corpus.add_to(*command, "IMDb data (default: the corpus the checkpoint was pretrained on)",
+                           "plain-text files, one document per paragraph");
   command->add_flag("--all", arguments->all_documents, "evaluate on every document, not only the held-out ones");
   command->add_option("--held-out", arguments->held_out_fraction, "held-out fraction (default: as pretrained)");
   command->add_option("--max-length", arguments->max_length, "tokens per packed sequence (default: as pretrained)");
-  command->add_option("--tokenizer", arguments->tokenizer_dir, "tokenizer directory (default: the checkpoint's)");
-  command->add_option("--cache-dir", arguments->cache_dir, "where tokenized text is cached");
+  arguments->tokenizing.add_to(*command, "tokenizer directory (default: the checkpoint's)");
   command->add_option("--batch-size", arguments->options.batch_size, "evaluation batch size")->capture_default_str();
   command->add_option("--mask-seed", arguments->options.mask_seed, "seed of the evaluation masks")->capture_default_str();
-  command->callback([arguments] { run_eval_mlm(*arguments); });
 }
 
 }  // namespace whittle::cli

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "experiments/compressed_model.h"
 #include "passes/prune/prune_pass.h"
 #include "passes/quantize/quantize_pass.h"
@@ -33,13 +34,11 @@ void run_export(const ExportArguments& arguments) {
 }  // namespace
 
 void register_export_command(CLI::App& app) {
-  auto arguments = std::make_shared<ExportArguments>();
-  CLI::App* command = app.add_subcommand(
-      "export", "write a plain Hugging Face checkpoint whose weights hold their compressed values");
-  command->add_option("--from", arguments->from, "compressed checkpoint directory")->required();
-  command->add_option("--out", arguments->out, "where to write the plain checkpoint")->required();
+  auto [command, arguments] = add_command<ExportArguments>(app, "export", run_export,
+      "write a plain Hugging Face checkpoint whose weights hold their compressed values");
+  add_from_option(*command, arguments->from, "compressed checkpoint directory");
+  add_out_option(*command, arguments->out, "where to write the plain checkpoint");
   command->add_option("--tokenizer", arguments->tokenizer, "tokenizer files to include (default: the checkpoint's)");
-  command->callback([arguments] { run_export(*arguments); });
 }
 
 }  // namespace whittle::cli

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "cli/train_flags.h"
 #include "experiments/train_with_evaluation.h"
 #include "model/classifier_io.h"
@@ -65,16 +66,9 @@ void run_finetune(const FinetuneArguments& arguments) {
     std::cerr << "model: re-initialised " << reinitialised.size() << " tensors of the top " << reinit->top_layers
               << (reinit->scope == model::ReinitScope::layer ? " layer(s)" : " layer(s)' attention query/key") << "\n";
   }
-  if (model->config().max_position_embeddings < arguments.data.source.max_length) {
-    // Longer inputs would index past the position embeddings deep inside the model.
-    throw Error("--max-length " + std::to_string(arguments.data.source.max_length) + " is longer than the model's " +
-                "max_position_embeddings (" + std::to_string(model->config().max_position_embeddings) + ")");
-  }
+  require_max_length_fits(arguments.data.source.max_length, model->config().max_position_embeddings);
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
-  if (tokenizer.vocab_size() > model->config().vocab_size) {
-    throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +
-                std::to_string(model->config().vocab_size));
-  }
+  require_tokenizer_fits(tokenizer, model->config().vocab_size);
   auto train_set = arguments.data.load(data::Split::train, tokenizer);
   std::optional<data::TokenizedDataset> test_set;
   if (!arguments.skip_eval) test_set = arguments.data.load(data::Split::test, tokenizer);
@@ -92,7 +86,7 @@ void run_finetune(const FinetuneArguments& arguments) {
       entry["test_loss"] = result.loss;
     }
     history.push_back(entry);
-    std::cout << entry.dump() << std::endl;
+    print_json_line(entry);
   };
   train::train_classifier(model, train_set, options, after_epoch, std::cerr);
 
@@ -108,14 +102,12 @@ void run_finetune(const FinetuneArguments& arguments) {
 }  // namespace
 
 void register_finetune_command(CLI::App& app) {
-  auto arguments = std::make_shared<FinetuneArguments>();
-  CLI::App* command = app.add_subcommand(
-      "finetune",
+  auto [command, arguments] = add_command<FinetuneArguments>(app, "finetune", run_finetune,
       "fine-tune a BERT classifier on IMDb. Defaults: from a checkpoint, Hugging Face Trainer's (shown below); "
       "from scratch, 2 epochs, batch 16, lr 5e-4, weight decay 0.01, warm-up 0.06");
   command->add_option("--from", arguments->from, "start from this checkpoint directory");
   command->add_option("--config", arguments->config, "start from a random initialisation of this config.json");
-  command->add_option("--out", arguments->out, "where to write the fine-tuned checkpoint")->required();
+  add_out_option(*command, arguments->out, "where to write the fine-tuned checkpoint");
   arguments->data.add_to(*command);
   arguments->training.add_to(*command, mase_finetune_defaults());
   command->add_option("--reinit-query-key", arguments->reinit_query_key,
@@ -124,7 +116,6 @@ void register_finetune_command(CLI::App& app) {
   command->add_option("--reinit-layers", arguments->reinit_layers,
                       "re-initialise the top N encoder layers of --from entirely");
   command->add_flag("--no-eval", arguments->skip_eval, "do not evaluate on the test split after each epoch");
-  command->callback([arguments] { run_finetune(*arguments); });
 }
 
 }  // namespace whittle::cli

@@ -5,11 +5,13 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "experiments/lab_config.h"
 #include "experiments/lab_pipeline.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 #include "util/tee_stream.h"
+#include "util/time_limit.h"
 
 namespace whittle::cli {
 namespace {
@@ -69,22 +71,25 @@ void run_lab(const LabArguments& arguments) {
   experiments::LabInputs inputs{train_set, test_set, tokenizer_dir,
                                 describe_data(data, config.data.train_limit, config.data.test_limit),
                                 arguments.workers, deadline};
-  auto outcome = experiments::run_lab(config, inputs, run_dir, log);
+  experiments::LabOutcome outcome;
+  try {
+    outcome = experiments::run_lab(config, inputs, run_dir, log);
+  } catch (const TimeLimitReached& stopped) {
+    // main() prints the same line to stderr; the log keeps why the run ended.
+    log_file << "whittle: stopped: " << stopped.what() << "\n";
+    throw;
+  }
   log << "report: " << outcome.report_markdown.string() << " and " << outcome.report_html.string() << "\n";
-  std::cout << nlohmann::json({{"run", run_dir.string()},
-                               {"report", outcome.report_markdown.string()},
-                               {"report_html", outcome.report_html.string()},
-                               {"stages", outcome.stages}})
-                   .dump()
-            << std::endl;
+  print_json_line(nlohmann::json({{"run", run_dir.string()},
+                                  {"report", outcome.report_markdown.string()},
+                                  {"report_html", outcome.report_html.string()},
+                                  {"stages", outcome.stages}}));
 }
 
 }  // namespace
 
 void register_lab_command(CLI::App& app) {
-  auto arguments = std::make_shared<LabArguments>();
-  CLI::App* command = app.add_subcommand(
-      "lab",
+  auto [command, arguments] = add_command<LabArguments>(app, "lab", run_lab,
       "the whole lab in one resumable run: base model, LoRA, quantization sweep, best QAT model, pruning sweep, report");
   command->add_option("--config", arguments->config, "lab config (TOML or JSON); default: the shipped configs/lab1.toml");
   command->add_option("--profile", arguments->profile, "a [profiles.NAME] section of the config, e.g. quick or full");
@@ -96,7 +101,6 @@ void register_lab_command(CLI::App& app) {
   command->add_option("--cache-dir", arguments->cache_dir, "where tokenized datasets are cached");
   add_workers_option(*command, arguments->workers);
   add_time_limit_option(*command, arguments->time_limit_minutes);
-  command->callback([arguments] { run_lab(*arguments); });
 }
 
 }  // namespace whittle::cli

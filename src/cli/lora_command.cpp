@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "cli/train_flags.h"
 #include "experiments/compressed_model.h"
 #include "experiments/lora_training.h"
@@ -57,18 +58,18 @@ void run_lora(const LoraArguments& arguments) {
   auto saved = experiments::load_compressed(arguments.out, options.seed);
   summary["saved_model_test"] = experiments::to_json(train::evaluate(saved.model, test_set, eval_options, std::cerr));
   if (summary.contains("parameters")) summary["parameters"].erase("layers");  // per layer: in whittle.json
-  std::cout << summary.dump() << std::endl;
+  print_json_line(summary);
 }
 
 }  // namespace
 
 void register_lora_command(CLI::App& app) {
-  auto arguments = std::make_shared<LoraArguments>();
-  CLI::App* command = app.add_subcommand(
-      "lora", "LoRA fine-tuning: adapters on every encoder Linear and the pooler, classifier trained in full, "
-              "evaluated each epoch, then fused into a plain checkpoint");
-  command->add_option("--from", arguments->from, "checkpoint directory: a classifier, or a pretrained encoder (gets a new head); plain weights")->required();
-  command->add_option("--out", arguments->out, "where to write the fused checkpoint")->required();
+  auto [command, arguments] = add_command<LoraArguments>(app, "lora", run_lora,
+      "LoRA fine-tuning: adapters on every encoder Linear and the pooler, classifier trained in full, "
+      "evaluated each epoch, then fused into a plain checkpoint");
+  add_from_option(*command, arguments->from,
+                  "checkpoint directory: a classifier, or a pretrained encoder (gets a new head); plain weights");
+  add_out_option(*command, arguments->out, "where to write the fused checkpoint");
   command->add_option("--config", arguments->config,
                       "LoRA config (TOML or JSON: rank, lora_alpha, lora_dropout, target_modules)");
   command->add_option("--rank", arguments->rank, "adapter rank (default 6)");
@@ -76,7 +77,6 @@ void register_lora_command(CLI::App& app) {
   command->add_option("--dropout", arguments->dropout, "dropout on the adapter input while training (default 0.5)");
   arguments->data.add_to(*command);
   arguments->training.add_to(*command, mase_finetune_defaults());
-  command->callback([arguments] { run_lora(*arguments); });
 }
 
 }  // namespace whittle::cli

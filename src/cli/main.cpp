@@ -8,25 +8,31 @@
 #include "util/runtime.h"
 #include "util/time_limit.h"
 
+namespace {
+
+// Failures other than usage errors and time limits end in this one line and exit code 1.
+int report_error(const char* message) {
+  std::cerr << "whittle: error: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"whittle: compress BERT models (quantization, pruning) and measure what it costs and buys"};
   app.require_subcommand(1);
   int threads = 0;
   app.add_option("--threads", threads, "intra-op threads (default: all cores)");
   app.parse_complete_callback([&] { whittle::configure_runtime(threads); });
-  whittle::cli::register_tokenize_command(app);
-  whittle::cli::register_finetune_command(app);
-  whittle::cli::register_eval_command(app);
-  whittle::cli::register_quantize_command(app);
-  whittle::cli::register_export_command(app);
-  whittle::cli::register_prune_command(app);
-  whittle::cli::register_sweep_command(app);
-  whittle::cli::register_pretrain_command(app);
-  whittle::cli::register_eval_mlm_command(app);
-  whittle::cli::register_lora_command(app);
-  whittle::cli::register_lab_command(app);
-  whittle::cli::register_compile_command(app);
-  whittle::cli::register_run_command(app);
+  namespace cli = whittle::cli;
+  // --help lists the subcommands in this order.
+  cli::RegisterCommand* const commands[] = {
+      cli::register_tokenize_command,  cli::register_finetune_command, cli::register_eval_command,
+      cli::register_quantize_command,  cli::register_export_command,   cli::register_prune_command,
+      cli::register_sweep_command,     cli::register_pretrain_command, cli::register_eval_mlm_command,
+      cli::register_lora_command,      cli::register_lab_command,      cli::register_compile_command,
+      cli::register_run_command};
+  for (cli::RegisterCommand* register_command : commands) register_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -36,15 +42,10 @@ int main(int argc, char** argv) {
   } catch (const whittle::TimeLimitReached& stopped) {
     std::cerr << "whittle: stopped: " << stopped.what() << "\n";
     return 75;
-  } catch (const whittle::Error& error) {
-    std::cerr << "whittle: error: " << error.what() << "\n";
-    return 1;
   } catch (const c10::Error& error) {
-    std::cerr << "whittle: error: " << error.what_without_backtrace() << "\n";
-    return 1;
-  } catch (const std::exception& error) {
-    std::cerr << "whittle: error: " << error.what() << "\n";
-    return 1;
+    return report_error(error.what_without_backtrace());
+  } catch (const std::exception& error) {  // whittle::Error among them: its message is the whole line
+    return report_error(error.what());
   }
   return 0;
 }

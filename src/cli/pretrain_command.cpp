@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "cli/train_flags.h"
 #include "data/pretrain_corpus.h"
 #include "model/bert_mlm.h"
@@ -31,11 +32,9 @@ constexpr int64_t kProbeSteps = 3;
 struct PretrainArguments {
   std::string config;
   std::string from;
-  std::string imdb;
-  std::vector<std::string> text_files;
+  CorpusFlags corpus;
   std::string out;
-  std::string tokenizer_dir;
-  std::string cache_dir;
+  TokenizingFlags tokenizing;
   int64_t max_length = 128;
   double held_out_fraction = 0.01;
   std::optional<int64_t> steps;
@@ -48,26 +47,22 @@ struct PretrainArguments {
 
 data::CorpusSpec corpus_spec(const PretrainArguments& arguments) {
   data::CorpusSpec spec;
-  spec.sources.imdb = arguments.imdb;
-  for (const std::string& file : arguments.text_files) spec.sources.text_files.emplace_back(file);
+  spec.sources = arguments.corpus.sources();
   spec.max_length = arguments.max_length;
   spec.held_out_fraction = arguments.held_out_fraction;
   return spec;
 }
 
 void validate(const PretrainArguments& arguments, const model::BertConfig& config) {
-  if (arguments.imdb.empty() && arguments.text_files.empty()) {
+  if (arguments.corpus.empty()) {
     throw Error("no pretraining text: give --data IMDB and/or --text FILE");
   }
   if (arguments.max_length < 8) throw Error("--max-length must be at least 8, got " + std::to_string(arguments.max_length));
-  if (arguments.max_length > config.max_position_embeddings) {
-    throw Error("--max-length " + std::to_string(arguments.max_length) + " is longer than the model's " +
-                "max_position_embeddings (" + std::to_string(config.max_position_embeddings) + ")");
-  }
+  require_max_length_fits(arguments.max_length, config.max_position_embeddings);
   if (!(arguments.held_out_fraction >= 0.0 && arguments.held_out_fraction < 0.5)) {
     throw Error("--held-out must be in [0, 0.5), got " + std::to_string(arguments.held_out_fraction));
   }
-  if (arguments.steps && *arguments.steps < 1) throw Error("--steps must be at least 1, got " + std::to_string(*arguments.steps));
+  if (arguments.steps) require_at_least_one("--steps", *arguments.steps);
   if (arguments.epochs && !(*arguments.epochs > 0.0)) throw Error("--epochs must be positive");
   if (arguments.time_budget_minutes) require_positive("--time-budget-minutes", *arguments.time_budget_minutes);
   if (arguments.eval_batch_size < 1) throw Error("--eval-batch-size must be at least 1");
@@ -179,23 +174,14 @@ model::BertForMaskedLM starting_model(const PretrainArguments& arguments) {
   return model::new_masked_lm(model::load_bert_config(config_path), arguments.options.seed);
 }
 
-fs::path tokenizer_dir_for(const PretrainArguments& arguments) {
-  if (!arguments.tokenizer_dir.empty()) return arguments.tokenizer_dir;
-  if (!arguments.from.empty() && fs::exists(fs::path(arguments.from) / "vocab.txt")) return arguments.from;
-  return assets_dir() / "bert-base-uncased";
-}
-
 void run_pretrain(PretrainArguments arguments) {
   arguments.optimizer.apply_to(arguments.options);
   model::BertForMaskedLM model = starting_model(arguments);
   const model::BertConfig config = model->config();
   validate(arguments, config);
-  fs::path tokenizer_dir = tokenizer_dir_for(arguments);
+  fs::path tokenizer_dir = resolve_tokenizer_dir(arguments.tokenizing.tokenizer_dir, arguments.from);
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
-  if (tokenizer.vocab_size() > config.vocab_size) {
-    throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +
-                std::to_string(config.vocab_size));
-  }
+  require_tokenizer_fits(tokenizer, config.vocab_size);
   const json settings = run_settings(arguments, config, tokenizer);
   const fs::path out = arguments.out;
   const fs::path resume_dir = out / "resume";
@@ -208,7 +194,7 @@ void run_pretrain(PretrainArguments arguments) {
     return;
   }
 
-  fs::path cache = arguments.cache_dir.empty() ? data::default_cache_dir() : fs::path(arguments.cache_dir);
+  fs::path cache = resolve_cache_dir(arguments.tokenizing.cache_dir);
   data::CorpusSpec spec = corpus_spec(arguments);
   data::PretrainCorpus corpus = data::load_pretrain_corpus(spec.sources, tokenizer, spec.max_length,
                                                            spec.held_out_fraction, cache, false, std::cerr);
@@ -248,31 +234,25 @@ void run_pretrain(PretrainArguments arguments) {
   }
   model::save_masked_lm(out, model, {{"pretrain", record}}, tokenizer_dir);
   fs::remove_all(resume_dir);
-  std::cout << json({{"steps", run.total_steps},
-                     {"train_loss", run.mean_loss},
-                     {"tokens_per_second", run.tokens_per_second},
-                     {"held_out", record.value("held_out", json())}})
-                   .dump()
-            << std::endl;
+  print_json_line(json({{"steps", run.total_steps},
+                        {"train_loss", run.mean_loss},
+                        {"tokens_per_second", run.tokens_per_second},
+                        {"held_out", record.value("held_out", json())}}));
   std::cerr << "saved " << out.string() << " (peak memory " << peak_resident_bytes() / (1 << 20) << " MiB)\n";
 }
 
 }  // namespace
 
 void register_pretrain_command(CLI::App& app) {
-  auto arguments = std::make_shared<PretrainArguments>();
+  auto [command, arguments] = add_command<PretrainArguments>(app, "pretrain", run_pretrain,
+      "pretrain a BERT masked language model from scratch (resumes an interrupted run in --out)");
   train::PretrainOptions& options = arguments->options;
-  CLI::App* command = app.add_subcommand(
-      "pretrain", "pretrain a BERT masked language model from scratch (resumes an interrupted run in --out)");
   command->add_option("--config", arguments->config, "model config.json (default: the shipped BERT-Tiny)");
   command->add_option("--from", arguments->from, "continue from this masked-LM checkpoint instead of --config");
-  command->add_option("--data", arguments->imdb, "IMDb (aclImdb_v1.tar.gz or folder): its train and unsup reviews");
-  command->add_option("--text", arguments->text_files,
-                      "plain-text files, one document per paragraph (paragraphs are separated by blank lines)");
-  command->add_option("--out", arguments->out, "output directory; its resume/ subdirectory holds the state of a run")
-      ->required();
-  command->add_option("--tokenizer", arguments->tokenizer_dir, "tokenizer directory (default: bert-base-uncased)");
-  command->add_option("--cache-dir", arguments->cache_dir, "where tokenized text is cached");
+  arguments->corpus.add_to(*command, "IMDb (aclImdb_v1.tar.gz or folder): its train and unsup reviews",
+                           "plain-text files, one document per paragraph (paragraphs are separated by blank lines)");
+  add_out_option(*command, arguments->out, "output directory; its resume/ subdirectory holds the state of a run");
+  arguments->tokenizing.add_to(*command, "tokenizer directory (default: bert-base-uncased)");
   command->add_option("--max-length", arguments->max_length, "tokens per packed sequence")->capture_default_str();
   command->add_option("--held-out", arguments->held_out_fraction, "fraction of documents held out for evaluation")
       ->capture_default_str();
@@ -288,7 +268,6 @@ void register_pretrain_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--eval-batch-size", arguments->eval_batch_size, "held-out evaluation batch size")
       ->capture_default_str();
-  command->callback([arguments] { run_pretrain(*arguments); });
 }
 
 }  // namespace whittle::cli

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "cli/train_flags.h"
 #include "data/batching.h"
 #include "experiments/compressed_model.h"
@@ -78,19 +79,17 @@ void run_prune(const PruneArguments& arguments) {
 }  // namespace
 
 void register_prune_command(CLI::App& app) {
-  auto arguments = std::make_shared<PruneArguments>();
-  CLI::App* command = app.add_subcommand(
-      "prune", "prune every Linear (unstructured), evaluate, fine-tune with the masks fixed, evaluate each epoch");
-  command->add_option("--from", arguments->from, "checkpoint directory (quantized or not)")->required();
+  auto [command, arguments] = add_command<PruneArguments>(app, "prune", run_prune,
+      "prune every Linear (unstructured), evaluate, fine-tune with the masks fixed, evaluate each epoch");
+  add_from_option(*command, arguments->from, "checkpoint directory (quantized or not)");
   command->add_option("--config", arguments->config, "prune config (TOML or JSON, Mase's weight/activation sections)");
   command->add_option("--sparsity", arguments->sparsity, "fraction of weights (and inputs) to prune, in [0, 1)");
   command->add_option("--method", arguments->method, "random or l1-norm")->capture_default_str();
   command->add_option("--scope", arguments->scope, "local (per tensor) or global")->capture_default_str();
   command->add_flag("--weights-only", arguments->weights_only, "do not prune the Linear inputs (the lab prunes both)");
-  command->add_option("--out", arguments->out, "where to write the pruned checkpoint")->required();
+  add_out_option(*command, arguments->out, "where to write the pruned checkpoint");
   arguments->data.add_to(*command);
   arguments->training.add_to(*command, mase_finetune_defaults());
-  command->callback([arguments] { run_prune(*arguments); });
 }
 
 }  // namespace whittle::cli

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "cli/train_flags.h"
 #include "experiments/compressed_model.h"
 #include "experiments/train_with_evaluation.h"
@@ -65,18 +66,16 @@ void run_quantize(const QuantizeArguments& arguments) {
 }  // namespace
 
 void register_quantize_command(CLI::App& app) {
-  auto arguments = std::make_shared<QuantizeArguments>();
-  CLI::App* command = app.add_subcommand(
-      "quantize", "fixed-point quantize every Linear (PTQ), evaluate, and optionally fine-tune with it (QAT)");
-  command->add_option("--from", arguments->from, "checkpoint directory")->required();
+  auto [command, arguments] = add_command<QuantizeArguments>(app, "quantize", run_quantize,
+      "fixed-point quantize every Linear (PTQ), evaluate, and optionally fine-tune with it (QAT)");
+  add_from_option(*command, arguments->from, "checkpoint directory");
   command->add_option("--config", arguments->config, "quantization config (TOML or JSON, Mase's keys)");
   command->add_option("--width", arguments->width, "fixed-point width for data_in, weight and bias");
   command->add_option("--frac", arguments->frac_width, "fractional width (default width/2)");
-  command->add_option("--out", arguments->out, "where to write the quantized checkpoint")->required();
+  add_out_option(*command, arguments->out, "where to write the quantized checkpoint");
   command->add_flag("--qat", arguments->qat, "quantization-aware fine-tuning after PTQ");
   arguments->data.add_to(*command);
   arguments->training.add_to(*command, mase_finetune_defaults());
-  command->callback([arguments] { run_quantize(*arguments); });
 }
 
 }  // namespace whittle::cli

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "deploy/deployed_classifier.h"
 #include "deploy/evaluate_deployed.h"
 #include "deploy/model_file.h"
@@ -26,12 +27,6 @@ struct RunArguments {
   std::string predictions;
 };
 
-data::Split parse_split(const std::string& name) {
-  if (name == "test") return data::Split::test;
-  if (name == "train") return data::Split::train;
-  throw Error("--split must be train or test, got '" + name + "'");
-}
-
 text::Tokenizer tokenizer_for(const RunArguments& arguments, const deploy::CompiledModel& model) {
   if (!arguments.data.tokenizer_dir.empty()) return text::Tokenizer::load(arguments.data.tokenizer_dir);
   return deploy::make_tokenizer(model.tokenizer);
@@ -43,14 +38,6 @@ nlohmann::json engine_counts(const deploy::DeployedClassifier& classifier) {
   return counts;
 }
 
-nlohmann::json eval_json(const train::EvalResult& result) {
-  return {{"examples", result.examples},
-          {"accuracy", result.accuracy},
-          {"loss", result.loss},
-          {"seconds", result.seconds},
-          {"tokens_per_second", result.tokens_per_second}};
-}
-
 // The simulated model (the checkpoint with its passes) over the same batches.
 nlohmann::json compare_with_reference(const RunArguments& arguments, const data::TokenizedDataset& dataset,
                                       const train::EvalResult& compiled, const train::EvalOptions& options) {
@@ -59,7 +46,7 @@ nlohmann::json compare_with_reference(const RunArguments& arguments, const data:
   deploy::Agreement agreement = deploy::compare_logits(compiled.logits, simulated.logits);
   std::cerr << "agreement with " << arguments.reference << ": " << agreement.same_prediction << " of "
             << agreement.examples << " predictions, " << agreement.identical_logits << " identical logits\n";
-  nlohmann::json reference = eval_json(simulated);
+  nlohmann::json reference = evaluation_json(simulated);
   reference["from"] = arguments.reference;
   return {{"reference", reference},
           {"agreement", deploy::to_json(agreement)},
@@ -68,17 +55,17 @@ nlohmann::json compare_with_reference(const RunArguments& arguments, const data:
 
 void run_evaluation(const RunArguments& arguments, const deploy::CompiledModel& model,
                     deploy::DeployedClassifier& classifier) {
-  if (arguments.batch_size < 1) throw Error("--batch-size must be at least 1, got " + std::to_string(arguments.batch_size));
+  require_at_least_one("--batch-size", arguments.batch_size);
   text::Tokenizer tokenizer = tokenizer_for(arguments, model);
   auto dataset = load_split(arguments.data, parse_split(arguments.split), arguments.limit, tokenizer);
   train::EvalOptions options{arguments.batch_size, 32};
   train::EvalResult result = deploy::evaluate_deployed(classifier, dataset, options, std::cerr);
   if (!arguments.predictions.empty()) write_file_atomically(arguments.predictions, predictions_jsonl(result, dataset));
-  nlohmann::json summary = eval_json(result);
+  nlohmann::json summary = evaluation_json(result);
   summary["split"] = arguments.split;
   summary["engines"] = engine_counts(classifier);
   if (!arguments.reference.empty()) summary.update(compare_with_reference(arguments, dataset, result, options));
-  std::cout << summary.dump() << std::endl;
+  print_json_line(summary);
 }
 
 // One right-padded batch of token id rows.
@@ -110,7 +97,7 @@ void write_predictions(deploy::DeployedClassifier& classifier, const std::vector
 // out for each, in order; blank lines are skipped.
 void run_classification(const RunArguments& arguments, const deploy::CompiledModel& model,
                         deploy::DeployedClassifier& classifier, std::istream& in, std::ostream& out) {
-  if (arguments.batch_size < 1) throw Error("--batch-size must be at least 1, got " + std::to_string(arguments.batch_size));
+  require_at_least_one("--batch-size", arguments.batch_size);
   text::Tokenizer tokenizer = tokenizer_for(arguments, model);
   std::vector<std::vector<int32_t>> rows;
   std::string line;
@@ -132,10 +119,7 @@ void run_classification(const RunArguments& arguments, const deploy::CompiledMod
 void run(const RunArguments& arguments) {
   arguments.data.validate();
   deploy::CompiledModel model = deploy::read_compiled_model(arguments.model);
-  if (model.config.max_position_embeddings < arguments.data.max_length) {
-    throw Error("--max-length " + std::to_string(arguments.data.max_length) + " is longer than the model's " +
-                "max_position_embeddings (" + std::to_string(model.config.max_position_embeddings) + ")");
-  }
+  require_max_length_fits(arguments.data.max_length, model.config.max_position_embeddings);
   deploy::DeployedClassifier classifier(model);
   if (arguments.classify) {
     if (!arguments.reference.empty()) throw Error("--reference compares evaluations; it does not go with --classify");
@@ -148,9 +132,8 @@ void run(const RunArguments& arguments) {
 }  // namespace
 
 void register_run_command(CLI::App& app) {
-  auto arguments = std::make_shared<RunArguments>();
-  CLI::App* command = app.add_subcommand(
-      "run", "run a compiled model: evaluate it on IMDb, or classify JSON lines {\"text\": ...} from stdin");
+  auto [command, arguments] = add_command<RunArguments>(app, "run", run,
+      "run a compiled model: evaluate it on IMDb, or classify JSON lines {\"text\": ...} from stdin");
   command->add_option("--model", arguments->model, "model file written by whittle compile")->required();
   command->add_flag("--classify", arguments->classify,
                     "classify JSON lines {\"text\": ...} from stdin into {\"prediction\", \"logits\"} lines");
@@ -161,7 +144,6 @@ void register_run_command(CLI::App& app) {
   command->add_option("--reference", arguments->reference,
                       "checkpoint the model was compiled from: evaluate it too and report how far they agree");
   command->add_option("--predictions", arguments->predictions, "write one JSON line per example: logits, label, prediction");
-  command->callback([arguments] { run(*arguments); });
 }
 
 }  // namespace whittle::cli

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/options.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 
@@ -40,15 +41,14 @@ void run_tokenize(const TokenizeArguments& arguments, std::istream& in, std::ost
 }  // namespace
 
 void register_tokenize_command(CLI::App& app) {
-  auto arguments = std::make_shared<TokenizeArguments>();
+  auto filter_stdin = [](const TokenizeArguments& parsed) { run_tokenize(parsed, std::cin, std::cout); };
+  auto [command, arguments] = add_command<TokenizeArguments>(app, "tokenize", filter_stdin,
+      "tokenize JSON lines {\"text\": ...} from stdin into {\"ids\": [...]} lines on stdout");
   arguments->tokenizer_dir = (assets_dir() / "bert-base-uncased").string();
-  CLI::App* command = app.add_subcommand(
-      "tokenize", "tokenize JSON lines {\"text\": ...} from stdin into {\"ids\": [...]} lines on stdout");
   command->add_option("--tokenizer", arguments->tokenizer_dir, "tokenizer directory (vocab.txt, tokenizer_config.json)")
       ->capture_default_str();
   command->add_option("--max-length", arguments->max_length, "truncate to this many ids, [CLS] and [SEP] included; 0: no limit")
       ->capture_default_str();
-  command->callback([arguments] { run_tokenize(*arguments, std::cin, std::cout); });
 }
 
 }  // namespace whittle::cli

@@ -3,10 +3,16 @@
 #include <cmath>
 #include <set>
 
+#include "util/enum_names.h"
 #include "util/error.h"
 
 namespace whittle::deploy {
 namespace {
+
+constexpr EnumName<TensorKind> kTensorKindNames[] = {{TensorKind::fixed_point, "fixed_point"},
+                                                     {TensorKind::float32, "float32"},
+                                                     {TensorKind::float16, "float16"},
+                                                     {TensorKind::row_scaled_int8, "row_scaled_int8"}};
 
 std::string shape_string(at::IntArrayRef shape) {
   std::string text = "[";
@@ -79,21 +85,10 @@ void check_kind(const StoredTensor& tensor, const ExpectedTensor& expected, cons
 
 }  // namespace
 
-std::string to_string(TensorKind kind) {
-  switch (kind) {
-    case TensorKind::fixed_point: return "fixed_point";
-    case TensorKind::float32: return "float32";
-    case TensorKind::float16: return "float16";
-    case TensorKind::row_scaled_int8: return "row_scaled_int8";
-  }
-  return "?";
-}
+std::string to_string(TensorKind kind) { return name_of(kTensorKindNames, kind, "?"); }
 
 TensorKind parse_tensor_kind(const std::string& name, const std::string& origin) {
-  for (TensorKind kind : {TensorKind::fixed_point, TensorKind::float32, TensorKind::float16, TensorKind::row_scaled_int8}) {
-    if (to_string(kind) == name) return kind;
-  }
-  throw Error(origin + ": unknown tensor kind '" + name + "'");
+  return parse_name(kTensorKindNames, name, origin, "tensor kind");
 }
 
 StoredTensor StoredTensor::fixed_point(torch::Tensor integers, passes::FixedPointFormat format) {

@@ -5,12 +5,19 @@
 #include <cstring>
 #include <vector>
 
+#include "util/enum_names.h"
 #include "util/error.h"
 
 namespace whittle::deploy {
 namespace {
 
 constexpr uint8_t kSkipGap = 255;
+
+constexpr EnumName<ElementType> kElementTypeNames[] = {
+    {ElementType::int4, "int4"},       {ElementType::int8, "int8"},       {ElementType::int16, "int16"},
+    {ElementType::int32, "int32"},     {ElementType::float16, "float16"}, {ElementType::float32, "float32"}};
+constexpr EnumName<Layout> kLayoutNames[] = {
+    {Layout::dense, "dense"}, {Layout::bitmap, "bitmap"}, {Layout::gaps, "gaps"}};
 
 torch::ScalarType tensor_dtype(ElementType type) {
   if (type == ElementType::float16) return torch::kFloat16;
@@ -192,24 +199,10 @@ int64_t element_bits(ElementType type) {
   return 32;
 }
 
-std::string to_string(ElementType type) {
-  switch (type) {
-    case ElementType::int4: return "int4";
-    case ElementType::int8: return "int8";
-    case ElementType::int16: return "int16";
-    case ElementType::int32: return "int32";
-    case ElementType::float16: return "float16";
-    case ElementType::float32: return "float32";
-  }
-  return "?";
-}
+std::string to_string(ElementType type) { return name_of(kElementTypeNames, type, "?"); }
 
 ElementType parse_element_type(const std::string& name, const std::string& origin) {
-  for (ElementType type : {ElementType::int4, ElementType::int8, ElementType::int16, ElementType::int32,
-                           ElementType::float16, ElementType::float32}) {
-    if (to_string(type) == name) return type;
-  }
-  throw Error(origin + ": unknown element type '" + name + "'");
+  return parse_name(kElementTypeNames, name, origin, "element type");
 }
 
 ElementType integer_element_type(int64_t width) {
@@ -219,20 +212,10 @@ ElementType integer_element_type(int64_t width) {
   return ElementType::int32;
 }
 
-std::string to_string(Layout layout) {
-  switch (layout) {
-    case Layout::dense: return "dense";
-    case Layout::bitmap: return "bitmap";
-    case Layout::gaps: return "gaps";
-  }
-  return "?";
-}
+std::string to_string(Layout layout) { return name_of(kLayoutNames, layout, "?"); }
 
 Layout parse_layout(const std::string& name, const std::string& origin) {
-  for (Layout layout : {Layout::dense, Layout::bitmap, Layout::gaps}) {
-    if (to_string(layout) == name) return layout;
-  }
-  throw Error(origin + ": unknown layout '" + name + "'");
+  return parse_name(kLayoutNames, name, origin, "layout");
 }
 
 int64_t packed_size(ElementType type, int64_t count) { return (count * element_bits(type) + 7) / 8; }

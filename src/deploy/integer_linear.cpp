@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "util/enum_names.h"
 #include "deploy/kernels/avx2_kernels.h"
 #include "deploy/kernels/kernel_types.h"
 #include "deploy/kernels/scalar_kernels.h"
@@ -33,6 +34,9 @@ using kernels::quantize_rows_vnni;
 using kernels::QuantizeConstants;
 
 constexpr int64_t kRowsPerTask = 16 * kTileRows;
+
+constexpr EnumName<KernelIsa> kKernelIsaNames[] = {
+    {KernelIsa::avx512_vnni, "avx512-vnni"}, {KernelIsa::avx2, "avx2"}, {KernelIsa::scalar, "scalar"}};
 
 QuantizeConstants quantize_constants(const passes::FixedPointFormat& format) {
   return {static_cast<float>(std::ldexp(1.0, static_cast<int>(format.frac_width))),
@@ -125,14 +129,7 @@ std::vector<int64_t> output_shape(const torch::Tensor& input, int64_t out_featur
 
 }  // namespace
 
-std::string to_string(KernelIsa isa) {
-  switch (isa) {
-    case KernelIsa::avx512_vnni: return "avx512-vnni";
-    case KernelIsa::avx2: return "avx2";
-    case KernelIsa::scalar: return "scalar";
-  }
-  return "unknown";
-}
+std::string to_string(KernelIsa isa) { return name_of(kKernelIsaNames, isa, "unknown"); }
 
 std::string to_string(IntegerPrecision precision) { return precision == IntegerPrecision::int8 ? "int8" : "int16"; }
 

@@ -5,7 +5,7 @@
 namespace whittle::experiments {
 
 model::LoadedClassifier load_compressed(const std::filesystem::path& dir, uint64_t seed) {
-  std::string origin = (dir / "whittle.json").string();
+  std::string origin = (dir / model::Checkpoint::whittle_file).string();
   return model::load_classifier(dir, seed, [&](model::BertForSequenceClassification& model, const nlohmann::json& whittle) {
     passes::apply_recorded_passes(model, whittle, origin);
   });

@@ -168,11 +168,7 @@ LabConfig parse_lab_config(json document, const std::string& origin, const fs::p
   ConfigTable quantize = root.table("quantize");
   quantize.allow_only({"widths", "training"});
   config.quant_widths = quantize.integers("widths", default_quant_widths());
-  try {
-    validate_quant_widths(config.quant_widths, std::nullopt);
-  } catch (const Error& error) {
-    throw quantize.error("widths", error.what());
-  }
+  quantize.check("widths", [&] { validate_quant_widths(config.quant_widths, std::nullopt); });
   config.qat = read_training(quantize.table("training"), train::hugging_face_trainer_defaults(), seed);
 
   ConfigTable prune = root.table("prune");
@@ -180,16 +176,8 @@ LabConfig parse_lab_config(json document, const std::string& origin, const fs::p
   config.sparsities = prune.numbers("sparsities", default_sparsities());
   config.prune_methods = prune.strings("methods", default_prune_methods());
   config.prune_activations = prune.boolean("activations", true);
-  try {
-    validate_sparsities(config.sparsities);
-  } catch (const Error& error) {
-    throw prune.error("sparsities", error.what());
-  }
-  try {
-    validate_prune_methods(config.prune_methods);
-  } catch (const Error& error) {
-    throw prune.error("methods", error.what());
-  }
+  prune.check("sparsities", [&] { validate_sparsities(config.sparsities); });
+  prune.check("methods", [&] { validate_prune_methods(config.prune_methods); });
   config.prune_finetune = read_training(prune.table("training"), train::hugging_face_trainer_defaults(), seed);
 
   ConfigTable eval = root.table("eval");

@@ -28,44 +28,55 @@ report::ModelBits bits_of(model::BertForSequenceClassification model) {
   return {size.linear_bits(), size.total_bits()};
 }
 
-json read_results(const fs::path& sweep_dir) {
-  return json::parse(read_file(sweep_dir / "results.json"));
+json read_results(const fs::path& sweep_dir) { return json::parse(read_file(sweep_dir / "results.json")); }
+
+// A sweep's results with the model and seed it started from. Sizes follow
+// from the passes alone, so a record older than size measurement gets its
+// size by applying the same passes (same seed, hence the same masks) to
+// that model.
+struct SweepSource {
+  json document;
+  fs::path base_model;
+  uint64_t seed = 0;
+};
+
+SweepSource read_sweep(const fs::path& sweep_dir, const char* seeded_stage) {
+  SweepSource source{read_results(sweep_dir), {}, 0};
+  const json& signature = source.document.at("signature");
+  source.base_model = signature.at("base_model").get<std::string>();
+  source.seed = signature.at(seeded_stage).at("seed").get<uint64_t>();
+  return source;
 }
 
-// Sizes follow from the passes alone, so they are measured by applying the
-// same passes (same seed, hence the same masks) to the model each sweep
-// started from.
-report::QuantSweepRows quant_rows(const fs::path& sweep_dir) {
-  json document = read_results(sweep_dir);
-  report::QuantSweepRows sweep = report::quant_rows_from_results(document);
-  const json& signature = document.at("signature");
-  fs::path base_model = signature.at("base_model").get<std::string>();
-  uint64_t seed = signature.at("qat").at("seed").get<uint64_t>();
-  if (!sweep.baseline_size) sweep.baseline_size = bits_of(load_compressed(base_model, seed).model);
-  for (auto& row : sweep.rows) {
+template <typename Row, typename ApplyPasses>
+void measure_missing_sizes(std::vector<Row>& rows, const SweepSource& source, ApplyPasses apply_passes) {
+  for (auto& row : rows) {
     if (row.size) continue;
-    auto model = load_compressed(base_model, seed).model;
-    passes::quantize_pass(model, passes::uniform_quantize_config(row.width, row.frac_width));
+    auto model = load_compressed(source.base_model, source.seed).model;
+    apply_passes(model, row);
     row.size = bits_of(model);
   }
+}
+
+report::QuantSweepRows quant_rows(const fs::path& sweep_dir) {
+  const SweepSource source = read_sweep(sweep_dir, "qat");
+  report::QuantSweepRows sweep = report::quant_rows_from_results(source.document);
+  if (!sweep.baseline_size) sweep.baseline_size = bits_of(load_compressed(source.base_model, source.seed).model);
+  measure_missing_sizes(sweep.rows, source, [](auto& model, const report::QuantRow& row) {
+    passes::quantize_pass(model, passes::uniform_quantize_config(row.width, row.frac_width));
+  });
   return sweep;
 }
 
 report::PruneSweepRows prune_rows(const fs::path& sweep_dir) {
-  json document = read_results(sweep_dir);
-  report::PruneSweepRows sweep = report::prune_rows_from_results(document);
-  const json& signature = document.at("signature");
-  fs::path base_model = signature.at("base_model").get<std::string>();
-  uint64_t seed = signature.at("finetune").at("seed").get<uint64_t>();
-  bool activations = signature.at("prune_activations").get<bool>();
-  for (auto& row : sweep.rows) {
-    if (row.size) continue;
-    auto model = load_compressed(base_model, seed).model;
+  const SweepSource source = read_sweep(sweep_dir, "finetune");
+  report::PruneSweepRows sweep = report::prune_rows_from_results(source.document);
+  const bool activations = source.document.at("signature").at("prune_activations").get<bool>();
+  measure_missing_sizes(sweep.rows, source, [&](auto& model, const report::PruneRow& row) {
     auto config = passes::uniform_prune_config(row.sparsity, passes::parse_prune_method(row.method, "method"),
                                                passes::PruneScope::local, activations);
-    passes::prune_pass(model, config, seed);
-    row.size = bits_of(model);
-  }
+    passes::prune_pass(model, config, source.seed);
+  });
   std::sort(sweep.rows.begin(), sweep.rows.end(), [](const auto& a, const auto& b) {
     return std::tie(a.method, a.sparsity) < std::tie(b.method, b.sparsity);
   });

@@ -156,7 +156,7 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
   }
   if (summary.best_qat_width != 0) {
     const std::string key = quant_point_key(QuantMode::qat, summary.best_qat_width);
-    if (!fs::exists(qat_model_dir(options, summary.best_qat_width) / "model.safetensors")) {
+    if (!fs::exists(qat_model_dir(options, summary.best_qat_width) / model::Checkpoint::weights_file)) {
       // Results are committed but checkpoints are not, so a fresh checkout
       // has the numbers without the model: train it again and record what
       // this run measured, keeping the earlier figure beside it.

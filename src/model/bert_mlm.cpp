@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "model/checkpoint.h"
 #include "model/safetensors.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -203,10 +204,10 @@ void save_masked_lm(const fs::path& dir, const BertForMaskedLM& model, const nlo
   const std::string config_text = masked_lm_config_json(model->config()).dump(2) + "\n";
   const std::string weights = serialize_safetensors(masked_lm_tensors(model));
   fs::create_directories(dir);
-  write_file_atomically(dir / "config.json", config_text);
-  write_file_atomically(dir / "model.safetensors", weights);
+  write_file_atomically(dir / Checkpoint::config_file, config_text);
+  write_file_atomically(dir / Checkpoint::weights_file, weights);
   if (!tokenizer_dir.empty()) copy_tokenizer_files(tokenizer_dir, dir);
-  if (!whittle.is_null() && !whittle.empty()) write_file_atomically(dir / "whittle.json", whittle.dump(2) + "\n");
+  if (!whittle.is_null() && !whittle.empty()) write_file_atomically(dir / Checkpoint::whittle_file, whittle.dump(2) + "\n");
 }
 
 }  // namespace whittle::model

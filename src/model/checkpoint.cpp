@@ -14,9 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kConfigFile = "config.json";
-constexpr const char* kWeightsFile = "model.safetensors";
-constexpr const char* kWhittleFile = "whittle.json";
 constexpr std::array<const char*, 4> kTokenizerFiles = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
                                                         "special_tokens_map.json"};
 // How many names an error lists before summarising the rest.
@@ -104,19 +101,19 @@ void copy_tokenizer_files(const fs::path& tokenizer_dir, const fs::path& destina
 Checkpoint load_checkpoint(const fs::path& dir) {
   std::error_code error;
   if (!fs::is_directory(dir, error)) throw Error("checkpoint directory " + dir.string() + " does not exist");
-  const fs::path weights = dir / kWeightsFile;
+  const fs::path weights = dir / Checkpoint::weights_file;
   if (!fs::exists(weights, error) && fs::exists(dir / "pytorch_model.bin", error)) {
     throw Error("checkpoint " + dir.string() +
                 " has only pytorch_model.bin; whittle reads model.safetensors (convert it with transformers' "
                 "save_pretrained(safe_serialization=True))");
   }
-  require_file(dir / kConfigFile, "checkpoint config");
+  require_file(dir / Checkpoint::config_file, "checkpoint config");
   require_file(weights, "checkpoint weights");
 
   Checkpoint checkpoint;
-  checkpoint.config = load_bert_config(dir / kConfigFile);
+  checkpoint.config = load_bert_config(dir / Checkpoint::config_file);
   checkpoint.tensors = normalize_names(read_safetensors(weights));
-  checkpoint.whittle = load_whittle_json(dir / kWhittleFile);
+  checkpoint.whittle = load_whittle_json(dir / Checkpoint::whittle_file);
   return checkpoint;
 }
 
@@ -126,10 +123,10 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& checkpoint, const fs
   const std::string config_text = to_json(checkpoint.config).dump(2) + "\n";
   const std::string weights = serialize_safetensors(checkpoint.tensors);
   write_directory_atomically(dir, [&](const fs::path& staging) {
-    write_file_atomically(staging / kConfigFile, config_text);
-    write_file_atomically(staging / kWeightsFile, weights);
+    write_file_atomically(staging / Checkpoint::config_file, config_text);
+    write_file_atomically(staging / Checkpoint::weights_file, weights);
     if (!checkpoint.whittle.is_null() && !checkpoint.whittle.empty()) {
-      write_file_atomically(staging / kWhittleFile, checkpoint.whittle.dump(2) + "\n");
+      write_file_atomically(staging / Checkpoint::whittle_file, checkpoint.whittle.dump(2) + "\n");
     }
     if (!tokenizer_dir.empty()) copy_tokenizer_files(tokenizer_dir, staging);
   });

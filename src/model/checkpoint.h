@@ -17,6 +17,10 @@ namespace whittle::model {
 // whittle.json, when present, records what whittle did to the model
 // (quantization and pruning configs); other tools ignore it.
 struct Checkpoint {
+  static constexpr const char* config_file = "config.json";
+  static constexpr const char* weights_file = "model.safetensors";
+  static constexpr const char* whittle_file = "whittle.json";
+
   BertConfig config;
   TensorMap tensors;  // Hugging Face names, float32
   nlohmann::json whittle = nlohmann::json::object();

@@ -24,9 +24,9 @@ struct ConfigLocation {
   std::string key_prefix;  // "passes.prune." inside a whole Mase ch config
 
   std::string key(const std::string& path) const { return key_prefix + path; }
-  Error error(const std::string& path, const std::string& problem) const {
-    return Error(origin + ": " + key(path) + " " + problem);
-  }
+  // "<origin>: <key>", how every error about that key begins.
+  std::string where(const std::string& path) const { return origin + ": " + key(path); }
+  Error error(const std::string& path, const std::string& problem) const { return Error(where(path) + " " + problem); }
 };
 
 // `value` itself, or an error naming `path` when it is not a table.

@@ -172,12 +172,10 @@ std::optional<Section> quantization_section(const LabReport& report) {
     sizes.add_cells(cells, row.size);
     table.rows.push_back(std::move(cells));
   }
-  Section section{"Quantization", {}};
-  section.blocks.push_back(Paragraph{
-      "Fixed-point quantization of every Linear layer's input, weight and bias: accuracy after post-training "
-      "quantization (PTQ) and after quantization-aware training (QAT)."});
-  section.blocks.push_back(std::move(table));
-  return section;
+  const Paragraph about{
+    "Fixed-point quantization of every Linear layer's input, weight and bias: accuracy after post-training "
+    "quantization (PTQ) and after quantization-aware training (QAT)."};
+  return Section{"Quantization", {about, std::move(table)}};
 }
 
 std::optional<Section> pruning_section(const LabReport& report) {
@@ -213,13 +211,11 @@ std::optional<Section> pruning_section(const LabReport& report) {
     sizes.add_cells(cells, row.size);
     table.rows.push_back(std::move(cells));
   }
-  Section section{"Pruning", {}};
-  section.blocks.push_back(Paragraph{
-      "Unstructured pruning of every Linear layer, then fine-tuning with the masks fixed, evaluated right after "
-      "pruning and after every epoch: \"highest\" is the best of those evaluations (the lab's \"highest achieved "
-      "accuracy\"), \"final\" the one after the last epoch."});
-  section.blocks.push_back(std::move(table));
-  return section;
+  const Paragraph about{
+    "Unstructured pruning of every Linear layer, then fine-tuning with the masks fixed, evaluated right after "
+    "pruning and after every epoch: \"highest\" is the best of those evaluations (the lab's \"highest achieved "
+    "accuracy\"), \"final\" the one after the last epoch."};
+  return Section{"Pruning", {about, std::move(table)}};
 }
 
 std::optional<Section> protocol_section(const LabReport& report) {
@@ -233,12 +229,10 @@ std::optional<Section> protocol_section(const LabReport& report) {
                           format("%g", stage.warmup_ratio), format("%g", stage.max_grad_norm),
                           stage.trains, stage.evaluation});
   }
-  Section section{"Protocol", {}};
-  section.blocks.push_back(Paragraph{
-      "How each stage trained: AdamW with a linear decay of the learning rate after the warm-up, on the training "
-      "split; the accuracies are on the test split."});
-  section.blocks.push_back(std::move(table));
-  return section;
+  const Paragraph about{
+    "How each stage trained: AdamW with a linear decay of the learning rate after the warm-up, on the training "
+    "split; the accuracies are on the test split."};
+  return Section{"Protocol", {about, std::move(table)}};
 }
 
 std::string relative_link(const fs::path& file, const fs::path& run_dir) {

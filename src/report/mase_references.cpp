@@ -24,23 +24,18 @@ ReferenceResults mase_tutorial_reference() {
   const std::string lora = kTutorials + "tutorial_2_lora_finetune.ipynb";
   const std::string qat = kTutorials + "tutorial_3_qat.ipynb";
   const std::string pruning = kTutorials + "tutorial_4_pruning.ipynb";
-  ReferenceResults reference;
-  reference.name = "Mase tutorials";
-  reference.setting =
-      "Mase's executed tutorial notebooks, each run continuing from the previous one's checkpoint: the pretrained "
-      "DeepWokLab/bert-tiny fine-tuned for one epoch, then one epoch with LoRA adapters, fused (tutorial 2); "
-      "fixed-point quantization at 8 bits, frac width 4, then one epoch of QAT (tutorial 3); L1-norm pruning of "
-      "weights and activations at sparsity 0.5, local, then five epochs of fine-tuning, evaluated after the last "
-      "(tutorial 4)";
-  reference.numbers = {
-      {ReferenceMeasure::lora_fused, 0, "", 0.0, 0.82264, lora},
-      {ReferenceMeasure::before_quantization, 0, "", 0.0, 0.8282, qat},
-      width_number(ReferenceMeasure::ptq, 8, 0.8282, qat),
-      width_number(ReferenceMeasure::qat, 8, 0.84232, qat),
-      pruned_number(ReferenceMeasure::after_pruning, "l1-norm", 0.5, 0.55512, pruning),
-      pruned_number(ReferenceMeasure::pruned_final, "l1-norm", 0.5, 0.83624, pruning),
-  };
-  return reference;
+  return {"Mase tutorials",
+          "Mase's executed tutorial notebooks, each run continuing from the previous one's checkpoint: the "
+          "pretrained DeepWokLab/bert-tiny fine-tuned for one epoch, then one epoch with LoRA adapters, fused "
+          "(tutorial 2); fixed-point quantization at 8 bits, frac width 4, then one epoch of QAT (tutorial 3); "
+          "L1-norm pruning of weights and activations at sparsity 0.5, local, then five epochs of fine-tuning, "
+          "evaluated after the last (tutorial 4)",
+          {{ReferenceMeasure::lora_fused, 0, "", 0.0, 0.82264, lora},
+           {ReferenceMeasure::before_quantization, 0, "", 0.0, 0.8282, qat},
+           width_number(ReferenceMeasure::ptq, 8, 0.8282, qat),
+           width_number(ReferenceMeasure::qat, 8, 0.84232, qat),
+           pruned_number(ReferenceMeasure::after_pruning, "l1-norm", 0.5, 0.55512, pruning),
+           pruned_number(ReferenceMeasure::pruned_final, "l1-norm", 0.5, 0.83624, pruning)}};
 }
 
 ReferenceResults mase_lab_solution_reference() {

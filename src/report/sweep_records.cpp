@@ -32,16 +32,32 @@ std::optional<json> optional_member(const json& value, const char* name) {
   return value.at(name);
 }
 
+// Reads a record that the JSON macros define, first checking that every
+// field is there with the kind of value the record's defaults have, so that
+// an error names the point and the field.
+void check_fields(const json& expected, const json& value, const std::string& key) {
+  for (const auto& [name, example] : expected.items()) {
+    const json& actual = member(value, name.c_str(), key);
+    if (example.is_object()) {
+      check_fields(example, actual, key + " " + name);
+    } else if (example.is_number() ? !actual.is_number() : actual.type() != example.type()) {
+      throw malformed(key, "has a malformed \"" + name + "\"");
+    }
+  }
+}
+
+template <typename Record>
+Record record_from_json(const json& value, const std::string& key) {
+  check_fields(json(Record{}), value, key);
+  return value.get<Record>();
+}
+
 std::vector<EpochRecord> epochs_from_json(const json& value, const std::string& key) {
   const json& epochs = member(value, "epochs", key);
   if (!epochs.is_array()) throw malformed(key, "has a malformed \"epochs\"");
   std::vector<EpochRecord> records;
   for (const auto& epoch : epochs) {
-    const std::string where = key + " epoch " + std::to_string(records.size() + 1);
-    records.push_back({field<int64_t>(epoch, "epoch", where), field<double>(epoch, "train_loss", where),
-                       field<double>(epoch, "train_seconds", where),
-                       field<double>(epoch, "train_tokens_per_second", where),
-                       evaluation_from_json(member(epoch, "test", where), where + " test")});
+    records.push_back(record_from_json<EpochRecord>(epoch, key + " epoch " + std::to_string(records.size() + 1)));
   }
   return records;
 }
@@ -66,22 +82,6 @@ std::string prune_point_key(const std::string& method, double sparsity) {
 std::string key_of(const QuantPoint& point) { return quant_point_key(point.mode, point.width); }
 
 std::string key_of(const PrunePoint& point) { return prune_point_key(point.method, point.sparsity); }
-
-void to_json(json& out, const Evaluation& evaluation) {
-  out = {{"accuracy", evaluation.accuracy},
-         {"loss", evaluation.loss},
-         {"examples", evaluation.examples},
-         {"seconds", evaluation.seconds},
-         {"tokens_per_second", evaluation.tokens_per_second}};
-}
-
-void to_json(json& out, const EpochRecord& epoch) {
-  out = {{"epoch", epoch.epoch},
-         {"train_loss", epoch.train_loss},
-         {"train_seconds", epoch.train_seconds},
-         {"train_tokens_per_second", epoch.train_tokens_per_second},
-         {"test", epoch.test}};
-}
 
 void to_json(json& out, const BaselinePoint& point) {
   out = point.test;  // the evaluation's fields at the top level, as the first result files had them
@@ -116,9 +116,7 @@ void to_json(json& out, const PrunePoint& point) {
 }
 
 Evaluation evaluation_from_json(const json& value, const std::string& key) {
-  return {field<double>(value, "accuracy", key), field<double>(value, "loss", key),
-          field<int64_t>(value, "examples", key), field<double>(value, "seconds", key),
-          field<double>(value, "tokens_per_second", key)};
+  return record_from_json<Evaluation>(value, key);
 }
 
 BaselinePoint baseline_from_json(const json& value, const std::string& key) {

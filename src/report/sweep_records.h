@@ -81,8 +81,9 @@ std::string prune_point_key(const std::string& method, double sparsity);
 std::string key_of(const QuantPoint& point);
 std::string key_of(const PrunePoint& point);
 
-void to_json(nlohmann::json& json, const Evaluation& evaluation);
-void to_json(nlohmann::json& json, const EpochRecord& epoch);
+// The field names are the JSON keys.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Evaluation, accuracy, loss, examples, seconds, tokens_per_second)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EpochRecord, epoch, train_loss, train_seconds, train_tokens_per_second, test)
 void to_json(nlohmann::json& json, const BaselinePoint& point);
 void to_json(nlohmann::json& json, const QuantPoint& point);
 void to_json(nlohmann::json& json, const PrunePoint& point);

@@ -11,6 +11,16 @@ bool decays(const std::string& name) {
 
 }  // namespace
 
+void validate_optimizer_settings(const OptimizerSettings& settings,
+                                 const std::function<void(const std::string&)>& fail) {
+  const auto [batch_size, learning_rate, weight_decay, warmup_ratio, max_grad_norm] = settings;
+  if (batch_size < 1) fail("batch size must be at least 1, got " + std::to_string(batch_size));
+  if (!(learning_rate > 0.0)) fail("learning rate must be positive, got " + std::to_string(learning_rate));
+  if (weight_decay < 0.0) fail("weight decay must not be negative, got " + std::to_string(weight_decay));
+  if (warmup_ratio < 0.0 || warmup_ratio >= 1.0) fail("warm-up ratio must be in [0, 1), got " + std::to_string(warmup_ratio));
+  if (max_grad_norm < 0.0) fail("max gradient norm must not be negative, got " + std::to_string(max_grad_norm));
+}
+
 torch::optim::AdamW make_adamw(torch::nn::Module& module, double learning_rate, double weight_decay) {
   std::vector<torch::Tensor> with_decay, without_decay;
   for (const auto& item : module.named_parameters()) {

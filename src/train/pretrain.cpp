@@ -6,6 +6,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "model/checkpoint.h"
 #include "model/safetensors.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
@@ -20,7 +21,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kStateFile = "state.json";
-constexpr const char* kWeightsFile = "model.safetensors";
 constexpr const char* kOptimizerFile = "optimizer.pt";
 constexpr int kStateFormat = 1;
 
@@ -105,14 +105,14 @@ void save_resume_state(const fs::path& resume_dir, const model::BertForMaskedLM&
                          {"total_steps", state.total_steps},
                          {"settings", state.settings}};
   write_directory_atomically(resume_dir, [&](const fs::path& staging) {
-    write_file_atomically(staging / kWeightsFile, weights);
+    write_file_atomically(staging / model::Checkpoint::weights_file, weights);
     write_file_atomically(staging / kOptimizerFile, moments);
     write_file_atomically(staging / kStateFile, document.dump(2) + "\n");
   });
 }
 
 void load_resume_weights(const fs::path& resume_dir, model::BertForMaskedLM& model, torch::optim::Optimizer& optimizer) {
-  model::assign_masked_lm_tensors(model, model::read_safetensors(resume_dir / kWeightsFile),
+  model::assign_masked_lm_tensors(model, model::read_safetensors(resume_dir / model::Checkpoint::weights_file),
                                   "resume state " + resume_dir.string());
   std::istringstream moments(read_file(resume_dir / kOptimizerFile));
   try {
@@ -135,11 +135,7 @@ std::string format_number(double value) {
 void PretrainOptions::validate() const {
   auto fail = [](const std::string& message) { throw Error("invalid pretraining option: " + message); };
   if (total_steps < 1) fail("the number of steps must be at least 1, got " + std::to_string(total_steps));
-  if (batch_size < 1) fail("batch size must be at least 1, got " + std::to_string(batch_size));
-  if (!(learning_rate > 0.0)) fail("learning rate must be positive, got " + std::to_string(learning_rate));
-  if (weight_decay < 0.0) fail("weight decay must not be negative, got " + std::to_string(weight_decay));
-  if (warmup_ratio < 0.0 || warmup_ratio >= 1.0) fail("warm-up ratio must be in [0, 1), got " + std::to_string(warmup_ratio));
-  if (max_grad_norm < 0.0) fail("max gradient norm must not be negative, got " + std::to_string(max_grad_norm));
+  validate_optimizer_settings({batch_size, learning_rate, weight_decay, warmup_ratio, max_grad_norm}, fail);
   if (checkpoint_minutes < 0.0) fail("checkpoint interval must not be negative, got " + std::to_string(checkpoint_minutes));
   if (stop_after_steps < 0) fail("stop-after steps must not be negative, got " + std::to_string(stop_after_steps));
   masking.validate();

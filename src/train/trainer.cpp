@@ -64,11 +64,7 @@ TrainOptions from_scratch_recipe() {
 void TrainOptions::validate() const {
   auto fail = [](const std::string& message) { throw Error("invalid training option: " + message); };
   if (epochs < 1) fail("epochs must be at least 1, got " + std::to_string(epochs));
-  if (batch_size < 1) fail("batch size must be at least 1, got " + std::to_string(batch_size));
-  if (!(learning_rate > 0.0)) fail("learning rate must be positive, got " + std::to_string(learning_rate));
-  if (weight_decay < 0.0) fail("weight decay must not be negative, got " + std::to_string(weight_decay));
-  if (warmup_ratio < 0.0 || warmup_ratio >= 1.0) fail("warm-up ratio must be in [0, 1), got " + std::to_string(warmup_ratio));
-  if (max_grad_norm < 0.0) fail("max gradient norm must not be negative, got " + std::to_string(max_grad_norm));
+  validate_optimizer_settings({batch_size, learning_rate, weight_decay, warmup_ratio, max_grad_norm}, fail);
   if (length_multiple < 1) fail("length multiple must be at least 1, got " + std::to_string(length_multiple));
 }
 

@@ -40,6 +40,16 @@ class ConfigTable {
 
   // An error about `key` of this table, with the file and the full dotted path.
   Error error(const std::string& key, const std::string& problem) const;
+  // Runs a validation that throws whittle::Error, and throws its message
+  // again as an error about `key` of this table.
+  template <typename Validation>
+  void check(const std::string& key, Validation&& validation) const {
+    try {
+      validation();
+    } catch (const Error& failure) {
+      throw error(key, failure.what());
+    }
+  }
   const std::string& origin() const { return origin_; }
 
  private:

@@ -51,21 +51,6 @@ TEST(CliArguments, NonNumericValueIsAUsageError) {
   expect_usage_error(run_tiny_finetune(dir, {"--epochs", "two"}), {"--epochs", "two"});
 }
 
-TEST(CliArguments, ZeroBatchSizeIsRefused) {
-  TempDir dir;
-  expect_one_line_error(run_tiny_finetune(dir, {"--batch-size", "0"}), {"batch size", "0"});
-  EXPECT_FALSE(fs::exists(dir / "out"));
-}
-
-TEST(CliArguments, NegativeLimitsAndZeroEvaluationBatchAreRefused) {
-  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
-           {"--train-limit", "-5"}, {"--test-limit", "-1"}, {"--eval-batch-size", "0"}}) {
-    TempDir dir;
-    expect_one_line_error(run_tiny_finetune(dir, {flag, value}), {flag, value});
-    EXPECT_FALSE(fs::exists(dir / "out")) << flag;
-  }
-}
-
 TEST(CliArguments, PretrainTakesTheSharedOptimizerFlags) {
   TempDir dir;
   expect_one_line_error(run_whittle({"pretrain", "--data", imdb_fixture().string(), "--out", (dir / "out").string(),
@@ -74,43 +59,39 @@ TEST(CliArguments, PretrainTakesTheSharedOptimizerFlags) {
                         {"learning"});
 }
 
-TEST(CliArguments, NegativeLearningRateIsRefused) {
+// A finetune from the tiny config that must stop before training.
+struct RefusedFinetune {
+  std::string name;  // names the gtest case
+  std::vector<std::string> extra;
+  std::vector<std::string> error_parts;
+};
+
+void PrintTo(const RefusedFinetune& refused, std::ostream* out) { *out << refused.name; }
+
+const RefusedFinetune kRefusedFinetunes[] = {
+    {"ZeroBatchSize", {"--batch-size", "0"}, {"batch size", "0"}},
+    {"NegativeTrainLimit", {"--train-limit", "-5"}, {"--train-limit", "-5"}},
+    {"NegativeTestLimit", {"--test-limit", "-1"}, {"--test-limit", "-1"}},
+    {"ZeroEvaluationBatchSize", {"--eval-batch-size", "0"}, {"--eval-batch-size", "0"}},
+    {"NegativeLearningRate", {"--lr", "-1"}, {"learning rate", "-1"}},
+    {"ZeroEpochs", {"--epochs", "0"}, {"epochs", "0"}},
+    {"ZeroMaxLength", {"--max-length", "0"}, {"--max-length", "0"}},
+    {"WarmupRatioAboveOne", {"--warmup-ratio", "2"}, {"warm-up ratio", "2"}},
+    // The tiny config has 128 positions; the default --max-length is 512.
+    {"MaxLengthBeyondPositionEmbeddings", {}, {"--max-length 512", "max_position_embeddings (128)"}},
+    {"ReinitWithoutCheckpoint", {"--max-length", "64", "--reinit-query-key", "1"}, {"--reinit-query-key", "--from"}},
+};
+
+class RefusedFinetuneTest : public ::testing::TestWithParam<RefusedFinetune> {};
+
+TEST_P(RefusedFinetuneTest, FailsInOneLineAndWritesNothing) {
   TempDir dir;
-  expect_one_line_error(run_tiny_finetune(dir, {"--lr", "-1"}), {"learning rate", "-1"});
+  expect_one_line_error(run_tiny_finetune(dir, GetParam().extra), GetParam().error_parts);
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
-TEST(CliArguments, ZeroEpochsIsRefused) {
-  TempDir dir;
-  expect_one_line_error(run_tiny_finetune(dir, {"--epochs", "0"}), {"epochs", "0"});
-  EXPECT_FALSE(fs::exists(dir / "out"));
-}
-
-TEST(CliArguments, ZeroMaxLengthIsRefused) {
-  TempDir dir;
-  expect_one_line_error(run_tiny_finetune(dir, {"--max-length", "0"}), {"--max-length", "0"});
-  EXPECT_FALSE(fs::exists(dir / "out"));
-}
-
-TEST(CliArguments, WarmupRatioAboveOneIsRefused) {
-  TempDir dir;
-  expect_one_line_error(run_tiny_finetune(dir, {"--warmup-ratio", "2"}), {"warm-up ratio", "2"});
-  EXPECT_FALSE(fs::exists(dir / "out"));
-}
-
-TEST(CliArguments, MaxLengthBeyondPositionEmbeddingsIsRefused) {
-  TempDir dir;
-  // The tiny config has 128 positions; the default --max-length is 512.
-  expect_one_line_error(run_tiny_finetune(dir, {}), {"--max-length 512", "max_position_embeddings (128)"});
-  EXPECT_FALSE(fs::exists(dir / "out"));
-}
-
-TEST(CliArguments, ReinitWithoutCheckpointIsRefused) {
-  TempDir dir;
-  expect_one_line_error(run_tiny_finetune(dir, {"--max-length", "64", "--reinit-query-key", "1"}),
-                        {"--reinit-query-key", "--from"});
-  EXPECT_FALSE(fs::exists(dir / "out"));
-}
+INSTANTIATE_TEST_SUITE_P(CliArguments, RefusedFinetuneTest, ::testing::ValuesIn(kRefusedFinetunes),
+                         [](const ::testing::TestParamInfo<RefusedFinetune>& info) { return info.param.name; });
 
 TEST(CliArguments, EvalZeroBatchSizeIsRefused) {
   TempDir dir;

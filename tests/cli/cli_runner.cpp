@@ -57,6 +57,17 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
   return pointers;
 }
 
+// The process ended by itself (no signal, no hang) with a code that is
+// neither success nor the child's "could not start". A fatal failure ends
+// only this function, so callers wrap it in ASSERT_NO_FATAL_FAILURE.
+void expect_failed_exit(const RunResult& result) {
+  ASSERT_FALSE(result.timed_out) << result.describe();
+  ASSERT_FALSE(result.signal_number) << result.describe();
+  ASSERT_TRUE(result.exit_code) << result.describe();
+  EXPECT_NE(*result.exit_code, 0) << result.describe();
+  EXPECT_NE(*result.exit_code, 127) << "could not start " << WHITTLE_BINARY;
+}
+
 }  // namespace
 
 std::string RunResult::describe() const {
@@ -116,11 +127,7 @@ RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& 
 }
 
 void expect_one_line_error(const RunResult& result, const std::vector<std::string>& expected_parts) {
-  ASSERT_FALSE(result.timed_out) << result.describe();
-  ASSERT_FALSE(result.signal_number) << result.describe();
-  ASSERT_TRUE(result.exit_code) << result.describe();
-  EXPECT_NE(*result.exit_code, 0) << result.describe();
-  EXPECT_NE(*result.exit_code, 127) << "could not start " << WHITTLE_BINARY;
+  ASSERT_NO_FATAL_FAILURE(expect_failed_exit(result));
 
   int error_lines = 0;
   for (const std::string& line : result.err_lines) error_lines += line.starts_with("whittle: error: ");
@@ -134,11 +141,7 @@ void expect_one_line_error(const RunResult& result, const std::vector<std::strin
 }
 
 void expect_usage_error(const RunResult& result, const std::vector<std::string>& expected_parts) {
-  ASSERT_FALSE(result.timed_out) << result.describe();
-  ASSERT_FALSE(result.signal_number) << result.describe();
-  ASSERT_TRUE(result.exit_code) << result.describe();
-  EXPECT_NE(*result.exit_code, 0) << result.describe();
-  EXPECT_NE(*result.exit_code, 127) << "could not start " << WHITTLE_BINARY;
+  ASSERT_NO_FATAL_FAILURE(expect_failed_exit(result));
   ASSERT_FALSE(result.err_lines.empty()) << result.describe();
   EXPECT_LE(result.err_lines.size(), 2u) << result.describe();
   const std::string& first = result.err_lines.front();

@@ -90,6 +90,7 @@ TEST(LabCommand, StopsAtItsTimeLimitWithExitCode75AndResumes) {
   ASSERT_FALSE(stopped.err_lines.empty());
   EXPECT_TRUE(contains(stopped.err_lines.back(), "whittle: stopped: ")) << stopped.err;
   EXPECT_TRUE(contains(stopped.err_lines.back(), "run the same command again to resume")) << stopped.err;
+  EXPECT_TRUE(contains(read_text(dir / "run" / "lab.log"), "whittle: stopped: ")) << "the log says why the run ended";
   EXPECT_FALSE(fs::exists(dir / "run" / "stages.json") &&
                json::parse(read_text(dir / "run" / "stages.json")).contains("lora"));
 

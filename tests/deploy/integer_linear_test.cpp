@@ -22,6 +22,19 @@ struct Case {
   int64_t rows, in, out;
 };
 
+struct Operands {
+  torch::Tensor x, weight;
+};
+
+// An input `spread` times standard normal and integer weights in [low, high),
+// drawn in that order after seeding torch's generator, so that a test drawing
+// its bias next sees the same values on every run.
+Operands random_operands(int64_t seed, Case c, double spread, int64_t low, int64_t high) {
+  torch::manual_seed(seed);
+  torch::Tensor x = torch::randn({c.rows, c.in}) * spread;
+  return {x, torch::randint(low, high, {c.out, c.in}, torch::kInt32)};
+}
+
 // The integers of the fixed-point quantizer, multiplied exactly in int64,
 // converted to float32 and scaled with one rounding of the bias addition,
 // as the kernels do (the product with the power of two is exact).
@@ -37,9 +50,7 @@ TEST(IntegerLinear, Int8MatchesExactIntegerArithmeticOnEveryShapeAndIsa) {
   const passes::FixedPointFormat input{8, 5};
   const int64_t weight_frac = 6;
   for (Case c : {Case{1, 3, 2}, Case{5, 32, 64}, Case{6, 33, 65}, Case{7, 130, 130}, Case{13, 64, 2}, Case{100, 128, 192}}) {
-    torch::manual_seed(c.rows * 1000 + c.in);
-    torch::Tensor x = torch::randn({c.rows, c.in}) * 3;  // some values clamp at ±4
-    torch::Tensor weight = torch::randint(-128, 128, {c.out, c.in}, torch::kInt32);
+    auto [x, weight] = random_operands(c.rows * 1000 + c.in, c, 3, -128, 128);  // some values clamp at ±4
     torch::Tensor bias = torch::randn({c.out});
     torch::Tensor expected = exact_reference(x, weight, input, weight_frac, bias);
     for (KernelIsa isa : isas_of_this_cpu()) {
@@ -58,9 +69,7 @@ TEST(IntegerLinear, Avx2Int8IsExactFromSmallWeightsToItsLimit) {
   const passes::FixedPointFormat input{8, 4};
   for (int64_t largest : {1, 3, 12, 64}) {
     for (Case c : {Case{1, 3, 2}, Case{5, 200, 24}, Case{9, 512, 130}, Case{64, 128, 128}}) {
-      torch::manual_seed(largest * 7 + c.in);
-      torch::Tensor x = torch::randn({c.rows, c.in}) * 4;
-      torch::Tensor weight = torch::randint(-largest, largest + 1, {c.out, c.in}, torch::kInt32);
+      auto [x, weight] = random_operands(largest * 7 + c.in, c, 4, -largest, largest + 1);
       weight[0].fill_(static_cast<int32_t>(-largest));  // one column at the bound throughout
       x[0].fill_(-8.0);  // X + 128 = 0 here, 255 on the next row
       if (c.rows > 1) x[1].fill_(8.0);
@@ -87,11 +96,9 @@ TEST(IntegerLinear, Avx2Int8FallsBackToScalarWhereItCouldSaturate) {
 TEST(IntegerLinear, Int16MatchesExactIntegerArithmeticOnEveryShapeAndIsa) {
   const passes::FixedPointFormat input{16, 8};
   for (Case c : {Case{1, 3, 2}, Case{6, 33, 65}, Case{7, 129, 130}, Case{50, 128, 64}}) {
-    torch::manual_seed(c.rows * 1000 + c.in);
-    torch::Tensor x = torch::randn({c.rows, c.in}) * 60;  // some values clamp at ±128
-    // Rows summing to at most 2^14 in magnitude, so that 2^15 · that < 2^31,
-    // but with single weights far beyond 8 bits.
-    torch::Tensor weight = torch::randint(-16000 / c.in, 16000 / c.in + 1, {c.out, c.in}, torch::kInt32);
+    // x: some values clamp at ±128. Weights: rows summing to at most 2^14 in
+    // magnitude, so that 2^15 · that < 2^31, but single weights far beyond 8 bits.
+    auto [x, weight] = random_operands(c.rows * 1000 + c.in, c, 60, -16000 / c.in, 16000 / c.in + 1);
     weight[0][0] = 3000;
     torch::Tensor bias = torch::randn({c.out});
     torch::Tensor expected = exact_reference(x, weight, input, 8, bias);
@@ -121,10 +128,8 @@ TEST(IntegerLinear, ReproducesTheFloatSimulationBitForBit) {
 }
 
 TEST(IntegerLinear, ScaledOutputsAreTheOutputsTimesThePowerOfTwoBitForBit) {
-  torch::manual_seed(8);
   const passes::FixedPointFormat input{8, 4};
-  torch::Tensor x = torch::randn({40, 128}) * 4;
-  torch::Tensor integers = torch::randint(-20, 21, {128, 128}, torch::kInt32);
+  auto [x, integers] = random_operands(8, {40, 128, 128}, 4, -20, 21);
   torch::Tensor bias = torch::randn({128});
   for (KernelIsa isa : isas_of_this_cpu()) {
     IntegerLinear plain(IntegerPrecision::int8, integers, 4, input, bias, isa);
@@ -193,10 +198,8 @@ TEST(IntegerLinear, SharedInputNeedsTheSameQuantizer) {
 }
 
 TEST(IntegerLinear, NarrowWidthsClampToTheirOwnRange) {
-  torch::manual_seed(5);
   const passes::FixedPointFormat input{4, 2};
-  torch::Tensor x = torch::randn({9, 40}) * 3;
-  torch::Tensor weight = torch::randint(-8, 8, {20, 40}, torch::kInt32);
+  auto [x, weight] = random_operands(5, {9, 40, 20}, 3, -8, 8);
   torch::Tensor bias = torch::zeros({20});
   torch::Tensor expected = exact_reference(x, weight, input, 2, bias);
   for (KernelIsa isa : isas_of_this_cpu()) {

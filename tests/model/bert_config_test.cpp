@@ -38,6 +38,18 @@ json with(json config, const std::string& key, const json& value) {
   return config;
 }
 
+// The optional keys that both the BERT-Tiny fixture and BertConfig's defaults
+// set to the same values (not hidden_dropout_prob: the tests vary it).
+void expect_bert_tiny_optional_values(const BertConfig& config) {
+  EXPECT_EQ(config.max_position_embeddings, 512);
+  EXPECT_EQ(config.type_vocab_size, 2);
+  EXPECT_DOUBLE_EQ(config.attention_probs_dropout_prob, 0.1);
+  EXPECT_DOUBLE_EQ(config.layer_norm_eps, 1e-12);
+  EXPECT_EQ(config.hidden_act, "gelu");
+  EXPECT_EQ(config.num_labels, 2);
+  EXPECT_EQ(config.pad_token_id, 0);
+}
+
 TEST(BertConfigTest, LoadsBertTinyFixture) {
   BertConfig config = load_bert_config(kTinyConfig);
   EXPECT_EQ(config.vocab_size, 30522);
@@ -45,15 +57,9 @@ TEST(BertConfigTest, LoadsBertTinyFixture) {
   EXPECT_EQ(config.num_hidden_layers, 2);
   EXPECT_EQ(config.num_attention_heads, 2);
   EXPECT_EQ(config.intermediate_size, 512);
-  EXPECT_EQ(config.max_position_embeddings, 512);
-  EXPECT_EQ(config.type_vocab_size, 2);
   EXPECT_DOUBLE_EQ(config.hidden_dropout_prob, 0.1);
-  EXPECT_DOUBLE_EQ(config.attention_probs_dropout_prob, 0.1);
-  EXPECT_DOUBLE_EQ(config.layer_norm_eps, 1e-12);
   EXPECT_DOUBLE_EQ(config.initializer_range, 0.02);
-  EXPECT_EQ(config.hidden_act, "gelu");
-  EXPECT_EQ(config.num_labels, 2);
-  EXPECT_EQ(config.pad_token_id, 0);
+  expect_bert_tiny_optional_values(config);
   EXPECT_EQ(config.extra.at("problem_type"), "single_label_classification");
   EXPECT_EQ(config.extra.at("position_embedding_type"), "absolute");
   EXPECT_FALSE(config.extra.contains("hidden_size")) << "interpreted keys do not go to extra";
@@ -65,14 +71,8 @@ TEST(BertConfigTest, OptionalKeysTakeDefaults) {
   document["hidden_dropout_prob"] = 0;  // an integer is a valid number
   BertConfig config = parse_bert_config(document, "minimal");
   EXPECT_EQ(config.hidden_size, 16);
-  EXPECT_EQ(config.max_position_embeddings, 512);
-  EXPECT_EQ(config.type_vocab_size, 2);
   EXPECT_DOUBLE_EQ(config.hidden_dropout_prob, 0.0);
-  EXPECT_DOUBLE_EQ(config.attention_probs_dropout_prob, 0.1);
-  EXPECT_DOUBLE_EQ(config.layer_norm_eps, 1e-12);
-  EXPECT_EQ(config.hidden_act, "gelu");
-  EXPECT_EQ(config.num_labels, 2);
-  EXPECT_EQ(config.pad_token_id, 0);
+  expect_bert_tiny_optional_values(config);
   EXPECT_TRUE(config.extra.empty());
 }
 

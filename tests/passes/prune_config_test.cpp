@@ -95,7 +95,7 @@ TEST(PruneConfig, BadValuesNameTheKey) {
   EXPECT_NE(weight({{"sparsity", true}}).find("weight.sparsity must be a number"), std::string::npos);
   EXPECT_NE(weight({{"sparsity", {{"classifier", 0.5}}}}).find("per-layer sparsities are not supported"),
             std::string::npos);
-  EXPECT_NE(weight({{"method", "l2-norm"}}).find("weight.method names an unsupported method \"l2-norm\""),
+  EXPECT_NE(weight({{"method", "l2-norm"}}).find("test.toml: weight.method must be \"random\" or \"l1-norm\", got \"l2-norm\""),
             std::string::npos);
   EXPECT_NE(weight({{"method", 1}}).find("weight.method must be a string"), std::string::npos);
   EXPECT_NE(weight({{"scope", "regional"}}).find("weight.scope must be \"local\" or \"global\""), std::string::npos);

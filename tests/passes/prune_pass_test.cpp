@@ -19,8 +19,6 @@ using nlohmann::json;
 using Batch = test_support::ModelBatch;
 using test_support::eval_mode_logits;
 
-model::BertConfig tiny_config() { return test_support::tiny_bert_config(); }
-
 PruneConfig weights_only(double sparsity, PruneMethod method, PruneScope scope = PruneScope::local) {
   return uniform_prune_config(sparsity, method, scope, /*prune_activations=*/false);
 }
@@ -30,7 +28,7 @@ std::shared_ptr<PruneTransformImpl> prune_transform_of(model::Linear& linear) {
 }
 
 TEST(PrunePass, LocalL1PrunesHalfOfEveryLayerAndZeroesTheRawWeights) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   std::map<std::string, torch::Tensor> before;
   for (auto& [name, linear] : model::find_linears(*model)) before[name] = linear->weight.detach().clone();
 
@@ -57,7 +55,7 @@ TEST(PrunePass, LocalL1PrunesHalfOfEveryLayerAndZeroesTheRawWeights) {
 
 TEST(PrunePass, GlobalScopePrunesTheSmallLayerFarMoreThanLocal) {
   auto scaled_model = [] {
-    auto model = model::new_classifier(tiny_config(), 0);
+    auto model = test_support::tiny_bert_classifier(0);
     torch::NoGradGuard no_grad;
     model->bert->pooler->dense->weight.mul_(0.01);  // far smaller than every other layer
     return model;
@@ -87,9 +85,9 @@ TEST(PrunePass, GlobalScopePrunesTheSmallLayerFarMoreThanLocal) {
 }
 
 TEST(PrunePass, RandomWeightMasksAreSeeded) {
-  auto first = model::new_classifier(tiny_config(), 0);
-  auto same = model::new_classifier(tiny_config(), 0);
-  auto other = model::new_classifier(tiny_config(), 0);
+  auto first = test_support::tiny_bert_classifier(0);
+  auto same = test_support::tiny_bert_classifier(0);
+  auto other = test_support::tiny_bert_classifier(0);
   PruneReport report = prune_pass(first, weights_only(0.3, PruneMethod::random), 5);
   prune_pass(same, weights_only(0.3, PruneMethod::random), 5);
   prune_pass(other, weights_only(0.3, PruneMethod::random), 6);
@@ -104,7 +102,7 @@ TEST(PrunePass, RandomWeightMasksAreSeeded) {
 }
 
 TEST(PrunePass, GoesAheadOfQuantizationSoZeroStaysZero) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   quantize_pass(model, uniform_quantize_config(8, 4));
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   for (auto& [name, linear] : model::find_linears(*model)) {
@@ -123,7 +121,7 @@ TEST(PrunePass, GoesAheadOfQuantizationSoZeroStaysZero) {
 }
 
 TEST(PrunePass, PrunedWeightsStayZeroThroughOptimizerSteps) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   // An optimizer that already has momentum for every weight, with strong decay.
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(0.5).weight_decay(0.1));
   Batch batch = test_support::random_ids_batch(11);
@@ -148,7 +146,7 @@ TEST(PrunePass, PrunedWeightsStayZeroThroughOptimizerSteps) {
 }
 
 TEST(PrunePass, ActivationPruningCalibratesTheClsShortcutAndChangesLogits) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   Batch batch = test_support::random_ids_batch(11);
   torch::Tensor plain = eval_mode_logits(model, batch);
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
@@ -178,8 +176,8 @@ TEST(PrunePass, ActivationPruningCalibratesTheClsShortcutAndChangesLogits) {
 }
 
 TEST(PrunePass, RandomActivationsAtSparsityZeroChangeNothing) {
-  auto weights = model::new_classifier(tiny_config(), 0);
-  auto both = model::new_classifier(tiny_config(), 0);
+  auto weights = test_support::tiny_bert_classifier(0);
+  auto both = test_support::tiny_bert_classifier(0);
   prune_pass(weights, weights_only(0.4, PruneMethod::random), 2);
   PruneConfig config = weights_only(0.4, PruneMethod::random);
   config.activation = PruneSettings{0.0, PruneMethod::random, PruneScope::local};  // as Mase's lab writes "off"
@@ -203,7 +201,7 @@ class InputLog : public model::LinearTransformImpl {
 
 TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
   Batch calibration = test_support::random_ids_batch(12);
-  auto reference = model::new_classifier(tiny_config(), 0);
+  auto reference = test_support::tiny_bert_classifier(0);
   reference->set_cls_only_last_layer(false);
   auto log = std::make_shared<InputLog>();
   for (auto& [name, linear] : model::find_linears(*reference)) linear->attach(log);
@@ -211,7 +209,7 @@ TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
   ASSERT_EQ(log->inputs.size(), 14u);
   float expected = magnitude_quantile(log->inputs, 0.4);
 
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   PruneConfig config = uniform_prune_config(0.4, PruneMethod::l1_norm, PruneScope::global);
   EXPECT_THROW(prune_pass(model, config, 0), Error);
   EXPECT_FALSE(model->classifier->find_transform<PruneTransformImpl>());  // left as it was
@@ -229,14 +227,14 @@ TEST(PrunePass, GlobalL1ActivationThresholdComesFromTheCalibrationBatch) {
 }
 
 TEST(PrunePass, RejectsAConfigThatPrunesNothing) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   PruneConfig empty;
   empty.origin = "empty.toml";
   EXPECT_THROW(prune_pass(model, empty, 0), Error);
 }
 
 TEST(PrunePass, BakeWritesMaskedWeightsAndDetaches) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 0);
   std::map<std::string, torch::Tensor> effective;
   for (auto& [name, linear] : model::find_linears(*model))
@@ -258,7 +256,7 @@ TEST(PrunePass, BakeWritesMaskedWeightsAndDetaches) {
 }
 
 TEST(PrunePass, RecordsAndRestoresTransformsWithoutComputingMasks) {
-  auto model = model::new_classifier(tiny_config(), 0);
+  auto model = test_support::tiny_bert_classifier(0);
   EXPECT_FALSE(record_pruning(model));
   prune_pass(model, uniform_prune_config(0.5, PruneMethod::l1_norm), 3);
   json record = *record_pruning(model);
@@ -269,7 +267,7 @@ TEST(PrunePass, RecordsAndRestoresTransformsWithoutComputingMasks) {
   EXPECT_EQ(classifier["activation"]["method"], "l1-norm");
   EXPECT_EQ(classifier["activation_seed"], prune_transform_of(model->classifier)->activation_seed());
 
-  auto fresh = model::new_classifier(tiny_config(), 1);
+  auto fresh = test_support::tiny_bert_classifier(1);
   restore_recorded_pruning(fresh, record, "whittle.json [prune]");
   EXPECT_TRUE(fresh->last_layer_calibrates());
   for (auto& [name, linear] : model::find_linears(*fresh)) {

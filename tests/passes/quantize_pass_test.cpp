@@ -16,8 +16,6 @@ using nlohmann::json;
 using Batch = test_support::ModelBatch;
 using test_support::eval_mode_logits;
 
-model::BertConfig tiny_config() { return test_support::tiny_bert_config(); }
-
 std::set<std::string> expected_linear_names() {
   std::set<std::string> names = {"bert.pooler.dense", "classifier"};
   for (int layer = 0; layer < 2; ++layer) {
@@ -43,7 +41,7 @@ std::vector<std::shared_ptr<QuantizeTransformImpl>> quantize_transforms(torch::n
 }
 
 TEST(QuantizePass, AttachesToAllFourteenLinearsOfATwoLayerBert) {
-  auto model = model::new_classifier(tiny_config(), 1);
+  auto model = test_support::tiny_bert_classifier(1);
   QuantizeReport report = quantize_pass(model, uniform_quantize_config(8));
   ASSERT_EQ(report.layers.size(), 14u);
   EXPECT_EQ(report.quantized_count(), 14);
@@ -68,7 +66,7 @@ TEST(QuantizePass, AttachesToAllFourteenLinearsOfATwoLayerBert) {
 TEST(QuantizePass, SixteenBitsStayCloseAndFourBitsDrift) {
   // Weights ten times BERT's usual spread, so that 4-bit weights (steps of
   // 1/4) are not all zero and the logits are not all tiny.
-  model::BertConfig config = tiny_config();
+  model::BertConfig config = test_support::tiny_bert_config();
   config.initializer_range = 0.2;
   auto model = model::new_classifier(config, 2);
   Batch batch = test_support::random_ids_batch(11);
@@ -87,7 +85,7 @@ TEST(QuantizePass, SixteenBitsStayCloseAndFourBitsDrift) {
 }
 
 TEST(QuantizePass, ForwardEqualsAHandQuantizedLinear) {
-  auto model = model::new_classifier(tiny_config(), 3);
+  auto model = test_support::tiny_bert_classifier(3);
   quantize_pass(model, uniform_quantize_config(6, 3));
   auto& pooler = model->bert->pooler->dense;
   torch::manual_seed(5);
@@ -100,7 +98,7 @@ TEST(QuantizePass, ForwardEqualsAHandQuantizedLinear) {
 }
 
 TEST(QuantizePass, ReplacesAnExistingQuantization) {
-  auto model = model::new_classifier(tiny_config(), 4);
+  auto model = test_support::tiny_bert_classifier(4);
   Batch batch = test_support::random_ids_batch(11);
   quantize_pass(model, uniform_quantize_config(4, 2));
   quantize_pass(model, uniform_quantize_config(8, 4));
@@ -108,13 +106,13 @@ TEST(QuantizePass, ReplacesAnExistingQuantization) {
   ASSERT_EQ(transforms.size(), 14u);
   for (const auto& transform : transforms) EXPECT_EQ(transform->quantization(), uniform(8, 4));
 
-  auto fresh = model::new_classifier(tiny_config(), 4);
+  auto fresh = test_support::tiny_bert_classifier(4);
   quantize_pass(fresh, uniform_quantize_config(8, 4));
   EXPECT_TRUE(torch::equal(eval_mode_logits(model, batch), eval_mode_logits(fresh, batch)));
 }
 
 TEST(QuantizePass, LeavesNaLayersFloatAndRemovesTheirOldQuantization) {
-  auto model = model::new_classifier(tiny_config(), 5);
+  auto model = test_support::tiny_bert_classifier(5);
   quantize_pass(model, uniform_quantize_config(8));
   json document = {{"by", "name"},
                    {"default", {{"config", {{"name", "integer"}, {"data_in_width", 6}, {"data_in_frac_width", 3},
@@ -132,7 +130,7 @@ TEST(QuantizePass, LeavesNaLayersFloatAndRemovesTheirOldQuantization) {
 }
 
 TEST(QuantizePass, RejectsConfigsThatDoNotFitTheModelAndLeavesItUnchanged) {
-  auto model = model::new_classifier(tiny_config(), 6);
+  auto model = test_support::tiny_bert_classifier(6);
   quantize_pass(model, uniform_quantize_config(8));
   json typo = {{"by", "name"}, {"bert.pooler.dens", {{"config", {{"name", "NA"}}}}}};
   try {
@@ -153,8 +151,8 @@ TEST(QuantizePass, RejectsConfigsThatDoNotFitTheModelAndLeavesItUnchanged) {
 }
 
 TEST(QuantizePass, ReappliesFromTheStoredJson) {
-  auto model = model::new_classifier(tiny_config(), 7);
-  auto copy = model::new_classifier(tiny_config(), 7);
+  auto model = test_support::tiny_bert_classifier(7);
+  auto copy = test_support::tiny_bert_classifier(7);
   Batch batch = test_support::random_ids_batch(11);
   json regex = {{"by", "regex_name"},
                 {"default", {{"config", {{"name", "integer"}, {"data_in_width", 8}, {"data_in_frac_width", 4},
@@ -174,7 +172,7 @@ TEST(QuantizePass, ReappliesFromTheStoredJson) {
 }
 
 TEST(QuantizePass, RemovalRestoresTheFloatModel) {
-  auto model = model::new_classifier(tiny_config(), 8);
+  auto model = test_support::tiny_bert_classifier(8);
   Batch batch = test_support::random_ids_batch(11);
   torch::Tensor original = eval_mode_logits(model, batch);
   quantize_pass(model, uniform_quantize_config(4));
@@ -185,7 +183,7 @@ TEST(QuantizePass, RemovalRestoresTheFloatModel) {
 }
 
 TEST(QuantizePass, BakingWritesQuantizedWeightsAndDetaches) {
-  auto model = model::new_classifier(tiny_config(), 9);
+  auto model = test_support::tiny_bert_classifier(9);
   // Inputs at 32 bits with 20 fractional bits pass almost unchanged, so the
   // baked float model must match the quantized one closely.
   json document = {{"by", "type"},
@@ -213,7 +211,7 @@ TEST(QuantizePass, BakingWritesQuantizedWeightsAndDetaches) {
 }
 
 TEST(QuantizePass, GradientsReachTheFloatWeights) {
-  auto model = model::new_classifier(tiny_config(), 10);
+  auto model = test_support::tiny_bert_classifier(10);
   quantize_pass(model, uniform_quantize_config(8));
   model->train();
   Batch batch = test_support::random_ids_batch(11);

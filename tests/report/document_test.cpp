@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "support/output_checks.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -12,24 +13,23 @@ namespace {
 
 const std::filesystem::path kFixtures = WHITTLE_TEST_FIXTURES;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_support::contains;
+using test_support::expect_contains_all;
+using test_support::expect_contains_none;
 
 TEST(Document, HtmlEscapesEveryTextAndMarkdownEscapesTableCells) {
   Document document{"<Lab> & \"friends\"",
                     {{"A & B", {Paragraph{"1 < 2 > 0 'quoted'"}, Table{{"a|b", "c"}, {{"x|y", "line\nbreak"}}},
                                 BulletList{{"<li>"}}, CodeBlock{"q.toml", "toml", "width = 8 # <b>"}}}}};
   std::string html = to_html(document);
-  EXPECT_TRUE(contains(html, "<title>&lt;Lab&gt; &amp; &quot;friends&quot;</title>"));
-  EXPECT_TRUE(contains(html, "<h2>A &amp; B</h2>"));
-  EXPECT_TRUE(contains(html, "<p>1 &lt; 2 &gt; 0 &#39;quoted&#39;</p>"));
-  EXPECT_TRUE(contains(html, "<th>a|b</th>"));
-  EXPECT_TRUE(contains(html, "<li>&lt;li&gt;</li>"));
-  EXPECT_TRUE(contains(html, "width = 8 # &lt;b&gt;"));
+  expect_contains_all(html, {"<title>&lt;Lab&gt; &amp; &quot;friends&quot;</title>", "<h2>A &amp; B</h2>",
+                             "<p>1 &lt; 2 &gt; 0 &#39;quoted&#39;</p>", "<th>a|b</th>", "<li>&lt;li&gt;</li>",
+                             "width = 8 # &lt;b&gt;"});
   EXPECT_FALSE(contains(html, "<b>"));
 
   std::string markdown = to_markdown(document);
-  EXPECT_TRUE(contains(markdown, "| a\\|b | c |\n| --- | --- |\n| x\\|y | line break |\n"));
-  EXPECT_TRUE(contains(markdown, "```toml\nwidth = 8 # <b>\n```\n"));
+  expect_contains_all(markdown,
+                      {"| a\\|b | c |\n| --- | --- |\n| x\\|y | line break |\n", "```toml\nwidth = 8 # <b>\n```\n"});
 }
 
 TEST(Document, CodeFencesAreLongerThanAnyBacktickRunInTheCode) {
@@ -41,18 +41,17 @@ TEST(SvgInlining, DropsThePrologAndNamespacesAndPrefixesIdsWithTheirReferences) 
   std::string svg = svg_for_inlining(read_file(kFixtures / "report" / "referencing.svg"), "f1-", "referencing.svg");
   EXPECT_TRUE(svg.starts_with("<svg"));
   EXPECT_TRUE(svg.ends_with("</svg>"));
-  EXPECT_FALSE(contains(svg, "<?xml"));
-  EXPECT_FALSE(contains(svg, "<!--"));
-  EXPECT_FALSE(contains(svg, "xmlns"));
-  EXPECT_FALSE(contains(svg, "http://"));
-  EXPECT_TRUE(contains(svg, "id='f1-gpPt5'"));
-  EXPECT_TRUE(contains(svg, "xlink:href='#f1-gpPt5' id='f1-gpPt6'"));
-  EXPECT_TRUE(contains(svg, "xlink:href='#f1-gpPt6'"));
-  EXPECT_TRUE(contains(svg, "id=\"f1-plotArea\""));
-  EXPECT_TRUE(contains(svg, "clip-path=\"url(#f1-plotArea)\""));
-  EXPECT_TRUE(contains(svg, "id=\"f1-gnuplot_canvas\""));
-  EXPECT_TRUE(contains(svg, "fill=\"#ff0000\""));                    // a colour, not an id
-  EXPECT_TRUE(contains(svg, "accuracy &amp; size (#gpPt5 in text stays)"));  // text content untouched
+  expect_contains_none(svg, {"<?xml", "<!--", "xmlns", "http://"});
+  expect_contains_all(svg, {
+                               "id='f1-gpPt5'",
+                               "xlink:href='#f1-gpPt5' id='f1-gpPt6'",
+                               "xlink:href='#f1-gpPt6'",
+                               "id=\"f1-plotArea\"",
+                               "clip-path=\"url(#f1-plotArea)\"",
+                               "id=\"f1-gnuplot_canvas\"",
+                               "fill=\"#ff0000\"",                          // a colour, not an id
+                               "accuracy &amp; size (#gpPt5 in text stays)",  // text content untouched
+                           });
 }
 
 TEST(SvgInlining, RejectsTextThatIsNoSvgOrThatLoadsSomethingFromOutside) {

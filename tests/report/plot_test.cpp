@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/output_checks.h"
 #include "support/temp_dir.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -10,8 +11,7 @@ namespace whittle::report {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_support::contains;
 
 std::string error_of(const LinePlot& plot, const fs::path& base) {
   try {
@@ -29,15 +29,10 @@ TEST(Plot, DrawsLabelledPointsOnALogarithmicXAxis) {
   plot.series.push_back({"QAT", {{16.0, 0.80}, {32.0, 0.87}}, {"w4", "w8"}});
   plot.series.push_back({"unlabelled", {{100.0, 0.5}}});
   draw(plot, dir.path() / "sizes");
-  for (const char* extension : {".png", ".svg"}) {
-    fs::path file = dir.path() / (std::string("sizes") + extension);
-    ASSERT_TRUE(fs::exists(file)) << file;
-    EXPECT_GT(fs::file_size(file), 0u) << file;
-  }
+  ASSERT_NO_FATAL_FAILURE(test_support::expect_figure_files(dir.path() / "sizes"));
   std::string script = read_file(dir.path() / "sizes.gp");
-  EXPECT_TRUE(contains(script, "set logscale x\n"));
-  EXPECT_TRUE(contains(script, "32 0.87 \"w8\"\n"));
-  EXPECT_TRUE(contains(script, "$series0 using 1:2:3 with labels"));
+  test_support::expect_contains_all(script,
+                                    {"set logscale x\n", "32 0.87 \"w8\"\n", "$series0 using 1:2:3 with labels"});
   EXPECT_FALSE(contains(script, "$series1 using 1:2:3"));
   std::string svg = read_file(dir.path() / "sizes.svg");
   EXPECT_TRUE(contains(svg, ">w8<")) << "the label is drawn";
@@ -48,8 +43,7 @@ TEST(Plot, PlotsWithoutTheNewOptionsDrawAsBefore) {
   LinePlot plot{"plain", "x", "y", {{"s", {{1.0, 2.0}, {2.0, 3.0}}}}, {{"base", 2.5}}, {1.0, 2.0}};
   draw(plot, dir.path() / "plain");
   std::string script = read_file(dir.path() / "plain.gp");
-  EXPECT_FALSE(contains(script, "logscale"));
-  EXPECT_FALSE(contains(script, "with labels"));
+  test_support::expect_contains_none(script, {"logscale", "with labels"});
   EXPECT_TRUE(contains(script, "1 2\n2 3\nEOD\n"));
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 // What the integer kernels (one file per instruction set) and their
 // dispatcher in deploy/integer_linear.cpp share: the packed layout's
-// constants, the two integer formats, and the arguments of a call.
+// constants, the two integer formats, the arguments of a call, and the
+// quantizers' row loop.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -15,22 +17,24 @@ inline constexpr int64_t kGroupBytes = 4;     // input bytes per int32 lane and 
 
 #define WHITTLE_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
-// The two integer formats: what an input and a weight element are, how many
-// of them one int32 lane sums per step, and the instruction that does it.
-struct Int8Lanes {
-  using Input = uint8_t;
-  using Weight = int8_t;
-  static constexpr int64_t group = 4;
-  static constexpr int32_t zero_point = 128;
+// An integer format: what an input and a weight element are, how many of
+// them one int32 lane sums per step, and the input that stands for zero.
+template <typename InputElement, typename WeightElement, int64_t Group, int32_t ZeroPoint>
+struct LaneFormat {
+  using Input = InputElement;
+  using Weight = WeightElement;
+  static constexpr int64_t group = Group;
+  static constexpr int32_t zero_point = ZeroPoint;
+};
+
+// The two formats, each with the VNNI instruction that sums its products and
+// the store that narrows int32 lanes to its inputs.
+struct Int8Lanes : LaneFormat<uint8_t, int8_t, 4, 128> {
   WHITTLE_VNNI static __m512i multiply_add(__m512i sums, __m512i x, __m512i w) { return _mm512_dpbusd_epi32(sums, x, w); }
   WHITTLE_VNNI static void store(Input* out, __mmask16 mask, __m512i q) { _mm512_mask_cvtepi32_storeu_epi8(out, mask, q); }
 };
 
-struct Int16Lanes {
-  using Input = int16_t;
-  using Weight = int16_t;
-  static constexpr int64_t group = 2;
-  static constexpr int32_t zero_point = 0;
+struct Int16Lanes : LaneFormat<int16_t, int16_t, 2, 0> {
   WHITTLE_VNNI static __m512i multiply_add(__m512i sums, __m512i x, __m512i w) { return _mm512_dpwssd_epi32(sums, x, w); }
   WHITTLE_VNNI static void store(Input* out, __mmask16 mask, __m512i q) { _mm512_mask_cvtepi32_storeu_epi16(out, mask, q); }
 };
@@ -63,5 +67,29 @@ typename Lanes::Input quantize_element(float x, QuantizeConstants c) {
   float clamped = rounded < c.lowest ? c.lowest : (rounded > c.highest ? c.highest : rounded);
   return static_cast<typename Lanes::Input>(static_cast<int32_t>(clamped) + Lanes::zero_point);
 }
+
+// The row loop of every quantizer: `row_start(in, k, c, row)` quantizes the
+// start of a row with its file's instructions and returns where it stopped,
+// quantize_element does the rest, and the padding holds the zero point.
+// Always inlined, so that `row_start` can inline into its caller, which is
+// compiled for the same instructions (this template is not).
+template <typename Lanes, typename RowStart>
+[[gnu::always_inline]] inline void quantize_rows_with(RowStart row_start, const float* x, int64_t rows, int64_t k,
+                                                      int64_t k_padded, QuantizeConstants c,
+                                                      typename Lanes::Input* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * k;
+    typename Lanes::Input* row = out + r * k_padded;
+    int64_t j = row_start(in, k, c, row);
+    for (; j < k; ++j) row[j] = quantize_element<Lanes>(in[j], c);
+    std::fill(row + k, row + k_padded, static_cast<typename Lanes::Input>(Lanes::zero_point));
+  }
+}
+
+// Every kernels file defines its quantizer for both formats (the gemm
+// kernels' signatures differ between the files).
+#define WHITTLE_INSTANTIATE_QUANTIZE_ROWS(kernel)                                                              \
+  template void kernel<Int8Lanes>(const float*, int64_t, int64_t, int64_t, QuantizeConstants, Int8Lanes::Input*); \
+  template void kernel<Int16Lanes>(const float*, int64_t, int64_t, int64_t, QuantizeConstants, Int16Lanes::Input*)
 
 }  // namespace whittle::deploy::kernels

@@ -9,12 +9,9 @@ namespace whittle::deploy::kernels {
 template <typename Lanes>
 void quantize_rows_scalar(const float* x, int64_t rows, int64_t k, int64_t k_padded, QuantizeConstants c,
                           typename Lanes::Input* out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * k;
-    typename Lanes::Input* row = out + r * k_padded;
-    for (int64_t j = 0; j < k; ++j) row[j] = quantize_element<Lanes>(in[j], c);
-    std::fill(row + k, row + k_padded, static_cast<typename Lanes::Input>(Lanes::zero_point));
-  }
+  // No instructions of its own: quantize_element does every element.
+  const auto row_start = [](const float*, int64_t, QuantizeConstants, typename Lanes::Input*) { return int64_t{0}; };
+  quantize_rows_with<Lanes>(row_start, x, rows, k, k_padded, c, out);
 }
 
 template <typename Lanes>
@@ -48,10 +45,7 @@ void gemm_rows_scalar(const GemmArguments& a) {
   }
 }
 
-template void quantize_rows_scalar<Int8Lanes>(const float*, int64_t, int64_t, int64_t, QuantizeConstants,
-                                              Int8Lanes::Input*);
-template void quantize_rows_scalar<Int16Lanes>(const float*, int64_t, int64_t, int64_t, QuantizeConstants,
-                                               Int16Lanes::Input*);
+WHITTLE_INSTANTIATE_QUANTIZE_ROWS(quantize_rows_scalar);
 template void gemm_rows_scalar<Int8Lanes>(const GemmArguments&);
 template void gemm_rows_scalar<Int16Lanes>(const GemmArguments&);
 

@@ -9,17 +9,17 @@
 #include <cstring>
 
 namespace whittle::deploy::kernels {
+namespace {
 
+// Quantizes a whole row, 16 lanes at a time: masked loads and stores reach
+// its last element, so quantize_element is left nothing to do.
 template <typename Lanes>
-WHITTLE_VNNI void quantize_rows_vnni(const float* x, int64_t rows, int64_t k, int64_t k_padded, QuantizeConstants c,
-                                     typename Lanes::Input* out) {
-  const __m512 scale = _mm512_set1_ps(c.scale);
-  const __m512 lowest = _mm512_set1_ps(c.lowest);
-  const __m512 highest = _mm512_set1_ps(c.highest);
-  const __m512i zero_point = _mm512_set1_epi32(Lanes::zero_point);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * k;
-    typename Lanes::Input* row = out + r * k_padded;
+struct VnniRow {
+  WHITTLE_VNNI int64_t operator()(const float* in, int64_t k, QuantizeConstants c, typename Lanes::Input* row) const {
+    const __m512 scale = _mm512_set1_ps(c.scale);
+    const __m512 lowest = _mm512_set1_ps(c.lowest);
+    const __m512 highest = _mm512_set1_ps(c.highest);
+    const __m512i zero_point = _mm512_set1_epi32(Lanes::zero_point);
     for (int64_t j = 0; j < k; j += 16) {
       const __mmask16 mask = k - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (k - j)) - 1);
       __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, in + j), scale);
@@ -27,11 +27,9 @@ WHITTLE_VNNI void quantize_rows_vnni(const float* x, int64_t rows, int64_t k, in
       v = _mm512_min_ps(_mm512_max_ps(v, lowest), highest);
       Lanes::store(row + j, mask, _mm512_add_epi32(_mm512_cvtps_epi32(v), zero_point));
     }
-    std::fill(row + k, row + k_padded, static_cast<typename Lanes::Input>(Lanes::zero_point));
+    return k;
   }
-}
-
-namespace {
+};
 
 // Rows x 64 outputs: each step broadcasts 4 input bytes of a row and
 // multiplies them into the 4 x 64 weight bytes of the panel.
@@ -83,6 +81,12 @@ WHITTLE_VNNI inline void vnni_tile(const GemmArguments& a, int64_t row, int64_t 
 }  // namespace
 
 template <typename Lanes>
+WHITTLE_VNNI void quantize_rows_vnni(const float* x, int64_t rows, int64_t k, int64_t k_padded, QuantizeConstants c,
+                                     typename Lanes::Input* out) {
+  quantize_rows_with<Lanes>(VnniRow<Lanes>{}, x, rows, k, k_padded, c, out);
+}
+
+template <typename Lanes>
 WHITTLE_VNNI void gemm_rows_vnni(const GemmArguments& a) {
   for (int64_t p = 0; p < a.panels; ++p) {  // the panel stays in L1 while the rows go by
     int64_t row = 0;
@@ -98,10 +102,7 @@ WHITTLE_VNNI void gemm_rows_vnni(const GemmArguments& a) {
   }
 }
 
-template void quantize_rows_vnni<Int8Lanes>(const float*, int64_t, int64_t, int64_t, QuantizeConstants,
-                                            Int8Lanes::Input*);
-template void quantize_rows_vnni<Int16Lanes>(const float*, int64_t, int64_t, int64_t, QuantizeConstants,
-                                             Int16Lanes::Input*);
+WHITTLE_INSTANTIATE_QUANTIZE_ROWS(quantize_rows_vnni);
 template void gemm_rows_vnni<Int8Lanes>(const GemmArguments&);
 template void gemm_rows_vnni<Int16Lanes>(const GemmArguments&);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model/fused_ops.h"
+#include "passes/linear_transforms.h"
 #include "passes/lora/lora_transform.h"
 #include "util/error.h"
 
@@ -120,25 +121,18 @@ LoraReport lora_pass(model::BertForSequenceClassification& model, const LoraConf
 }
 
 std::vector<std::string> fuse_lora(model::BertForSequenceClassification& model) {
-  NamedLinears adapted;
+  // Every adapter is checked before any is fused, so that a refusal leaves the model as it was.
   for (const auto& [name, linear] : model::find_linears(*model)) {
     if (!linear->find_transform<LoraTransformImpl>()) continue;
     if (std::string kind = other_transform_kind(linear); !kind.empty()) {
       throw Error("cannot fuse the LoRA adapter of " + name + ": the layer also carries a " + kind +
                   " transform, which would then apply to the fused weight");
     }
-    adapted.emplace_back(name, linear);
   }
-  std::vector<std::string> fused;
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& [name, linear] : adapted) {
-      auto adapter = linear->find_transform<LoraTransformImpl>();
-      linear->weight.add_(adapter->delta_weight());
-      linear->detach(LoraTransformImpl::kKind);
-      fused.push_back(name);
-    }
-  }
+  std::vector<std::string> fused =
+      bake_transforms<LoraTransformImpl>(*model, [](model::LinearImpl& linear, LoraTransformImpl& adapter) {
+        linear.weight.add_(adapter.delta_weight());
+      });
   for (auto& parameter : model->parameters()) parameter.set_requires_grad(true);
   return fused;
 }

@@ -48,23 +48,9 @@ PruneSettings read_settings(const json& section, const ConfigLocation& at, const
     if (key == "sparsity") {
       settings.sparsity = read_sparsity(value, at, path);
     } else if (key == "method") {
-      const std::string& method = read_string(value, at, path);
-      if (method == "random") {
-        settings.method = PruneMethod::random;
-      } else if (method == "l1-norm") {
-        settings.method = PruneMethod::l1_norm;
-      } else {
-        throw at.error(path, "names an unsupported method \"" + method + "\" (supported: \"random\", \"l1-norm\")");
-      }
+      settings.method = parse_prune_method(read_string(value, at, path), at.where(path));
     } else if (key == "scope") {
-      const std::string& scope = read_string(value, at, path);
-      if (scope == "local") {
-        settings.scope = PruneScope::local;
-      } else if (scope == "global") {
-        settings.scope = PruneScope::global;
-      } else {
-        throw at.error(path, "must be \"local\" or \"global\", got \"" + scope + "\"");
-      }
+      settings.scope = parse_prune_scope(read_string(value, at, path), at.where(path));
     } else if (key == "granularity") {
       if (read_string(value, at, path) != kElementwise) {
         throw at.error(

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "passes/linear_transforms.h"
 #include "passes/prune/magnitude_quantile.h"
 #include "passes/prune/prune_masks.h"
 #include "passes/prune/prune_transform.h"
@@ -192,25 +193,13 @@ PruneReport prune_pass(model::BertForSequenceClassification& model, const PruneC
 }
 
 int64_t remove_pruning(model::BertForSequenceClassification& model) {
-  NamedLinears linears = model::find_linears(*model);
-  int64_t removed = 0;
-  for (auto& [name, linear] : linears) {
-    removed += static_cast<int64_t>(linear->detach(PruneTransformImpl::kKind).size());
-  }
-  return removed;
+  return detach_transforms(*model, PruneTransformImpl::kKind);
 }
 
 std::vector<std::string> bake_pruning(torch::nn::Module& root) {
-  std::vector<std::string> baked;
-  torch::NoGradGuard no_grad;
-  for (auto& [name, linear] : model::find_linears(root)) {
-    auto transform = linear->find_transform<PruneTransformImpl>();
-    if (!transform) continue;
-    if (transform->weight_mask().defined()) linear->weight.mul_(transform->weight_mask());
-    linear->detach(PruneTransformImpl::kKind);
-    baked.push_back(name);
-  }
-  return baked;
+  return bake_transforms<PruneTransformImpl>(root, [](model::LinearImpl& linear, PruneTransformImpl& transform) {
+    if (transform.weight_mask().defined()) linear.weight.mul_(transform.weight_mask());
+  });
 }
 
 std::optional<nlohmann::json> record_pruning(model::BertForSequenceClassification& model) {

@@ -1,5 +1,6 @@
 #include "passes/quantize/quantize_pass.h"
 
+#include "passes/linear_transforms.h"
 #include "passes/quantize/quantize_transform.h"
 #include "util/error.h"
 
@@ -55,26 +56,13 @@ QuantizeReport quantize_pass(model::BertForSequenceClassification& model, const 
   return quantize_pass(*model, config);
 }
 
-int64_t remove_quantization(torch::nn::Module& root) {
-  int64_t removed = 0;
-  for (auto& [name, linear] : model::find_linears(root)) {
-    removed += static_cast<int64_t>(linear->detach(QuantizeTransformImpl::kKind).size());
-  }
-  return removed;
-}
+int64_t remove_quantization(torch::nn::Module& root) { return detach_transforms(root, QuantizeTransformImpl::kKind); }
 
 std::vector<std::string> bake_quantization(torch::nn::Module& root) {
-  std::vector<std::string> baked;
-  torch::NoGradGuard no_grad;
-  for (auto& [name, linear] : model::find_linears(root)) {
-    auto transform = linear->find_transform<QuantizeTransformImpl>();
-    if (!transform) continue;
-    linear->weight.copy_(fixed_point_quantize(linear->weight, transform->quantization().weight));
-    linear->bias.copy_(fixed_point_quantize(linear->bias, transform->quantization().bias));
-    linear->detach(QuantizeTransformImpl::kKind);
-    baked.push_back(name);
-  }
-  return baked;
+  return bake_transforms<QuantizeTransformImpl>(root, [](model::LinearImpl& linear, QuantizeTransformImpl& transform) {
+    linear.weight.copy_(fixed_point_quantize(linear.weight, transform.quantization().weight));
+    linear.bias.copy_(fixed_point_quantize(linear.bias, transform.quantization().bias));
+  });
 }
 
 }  // namespace whittle::passes
