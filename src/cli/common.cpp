@@ -187,14 +187,6 @@ std::string text_of_line(const std::string& line, int64_t line_number) {
   return text->get<std::string>();
 }
 
-nlohmann::json evaluation_json(const train::EvalResult& result) {
-  return {{"examples", result.examples},
-          {"accuracy", result.accuracy},
-          {"loss", result.loss},
-          {"seconds", result.seconds},
-          {"tokens_per_second", result.tokens_per_second}};
-}
-
 bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
 
 std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset) {

@@ -112,10 +112,6 @@ bool is_blank(const std::string& line);
 // One JSON line per example: {"index", "label", "prediction", "logits"}.
 std::string predictions_jsonl(const train::EvalResult& result, const data::TokenizedDataset& dataset);
 
-// What eval and run report of an evaluation: examples, accuracy, loss,
-// seconds and tokens per second.
-nlohmann::json evaluation_json(const train::EvalResult& result);
-
 // Validators for CLI11 options.
 void require_positive(const std::string& name, double value);
 void require_non_negative(const std::string& name, double value);

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "experiments/train_with_evaluation.h"
 #include "cli/options.h"
 #include "experiments/compressed_model.h"
 #include "train/evaluate.h"
@@ -33,7 +34,7 @@ void run_eval(const EvalArguments& arguments) {
   auto dataset = load_split(arguments.data, split, arguments.limit, tokenizer);
   auto result = train::evaluate(loaded.model, dataset, {arguments.batch_size, 32}, std::cerr);
   if (!arguments.predictions.empty()) write_file_atomically(arguments.predictions, predictions_jsonl(result, dataset));
-  nlohmann::json summary = evaluation_json(result);
+  nlohmann::json summary = experiments::to_json(result);
   summary["split"] = arguments.split;
   print_json_line(summary);
 }

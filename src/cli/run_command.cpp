@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "experiments/train_with_evaluation.h"
 #include "cli/options.h"
 #include "deploy/deployed_classifier.h"
 #include "deploy/evaluate_deployed.h"
@@ -46,7 +47,7 @@ nlohmann::json compare_with_reference(const RunArguments& arguments, const data:
   deploy::Agreement agreement = deploy::compare_logits(compiled.logits, simulated.logits);
   std::cerr << "agreement with " << arguments.reference << ": " << agreement.same_prediction << " of "
             << agreement.examples << " predictions, " << agreement.identical_logits << " identical logits\n";
-  nlohmann::json reference = evaluation_json(simulated);
+  nlohmann::json reference = experiments::to_json(simulated);
   reference["from"] = arguments.reference;
   return {{"reference", reference},
           {"agreement", deploy::to_json(agreement)},
@@ -61,7 +62,7 @@ void run_evaluation(const RunArguments& arguments, const deploy::CompiledModel& 
   train::EvalOptions options{arguments.batch_size, 32};
   train::EvalResult result = deploy::evaluate_deployed(classifier, dataset, options, std::cerr);
   if (!arguments.predictions.empty()) write_file_atomically(arguments.predictions, predictions_jsonl(result, dataset));
-  nlohmann::json summary = evaluation_json(result);
+  nlohmann::json summary = experiments::to_json(result);
   summary["split"] = arguments.split;
   summary["engines"] = engine_counts(classifier);
   if (!arguments.reference.empty()) summary.update(compare_with_reference(arguments, dataset, result, options));
