@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libarchive-dev libutf8proc-dev
   libgtest-dev libgmock-dev
   gnuplot-nox
+  openmpi-bin                        # mpirun launches sweeps and data-parallel training (no MPI library is linked)
   python3-torch python3-numpy        # bench/ comparison with PyTorch eager mode
 )
 

@@ -163,6 +163,16 @@ void add_time_limit_option(CLI::App& command, std::optional<double>& minutes) {
                      "the same command resumes");
 }
 
+void add_shard_option(CLI::App& command, std::optional<std::string>& shard) {
+  command.add_option("--shard", shard,
+                     "I/N: run as process I of N sharing this sweep (default: from Slurm job array, mpirun or srun "
+                     "variables); each runs its own points first, then any unclaimed");
+}
+
+ProcessPlace resolve_shard(const std::optional<std::string>& shard) {
+  return shard ? parse_shard(*shard) : sweep_shard_from(process_environment());
+}
+
 std::optional<std::chrono::steady_clock::time_point> deadline_after(const std::optional<double>& minutes) {
   if (!minutes) return std::nullopt;
   require_positive("--time-limit", *minutes);

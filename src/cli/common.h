@@ -16,6 +16,7 @@
 #include "model/classifier_io.h"
 #include "text/tokenizer.h"
 #include "train/evaluate.h"
+#include "util/launcher.h"
 
 namespace whittle::cli {
 
@@ -133,5 +134,10 @@ void add_workers_option(CLI::App& command, int& workers);
 // code 75, and the same command resumes it.
 void add_time_limit_option(CLI::App& command, std::optional<double>& minutes);
 std::optional<std::chrono::steady_clock::time_point> deadline_after(const std::optional<double>& minutes);
+
+// --shard I/N: this process's share of a sweep that several run. Without it,
+// the place comes from the launcher (Slurm job array, mpirun, srun).
+void add_shard_option(CLI::App& command, std::optional<std::string>& shard);
+ProcessPlace resolve_shard(const std::optional<std::string>& shard);
 
 }  // namespace whittle::cli

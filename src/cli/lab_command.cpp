@@ -27,6 +27,7 @@ struct LabArguments {
   std::string cache_dir;
   int workers = 1;
   std::optional<double> time_limit_minutes;
+  std::optional<std::string> shard;
 };
 
 fs::path default_lab_config() { return assets_dir().parent_path() / "configs" / "lab1.toml"; }
@@ -70,7 +71,7 @@ void run_lab(const LabArguments& arguments) {
   auto test_set = load_split(data, data::Split::test, config.data.test_limit, tokenizer);
   experiments::LabInputs inputs{train_set, test_set, tokenizer_dir,
                                 describe_data(data, config.data.train_limit, config.data.test_limit),
-                                arguments.workers, deadline};
+                                arguments.workers, deadline, resolve_shard(arguments.shard)};
   experiments::LabOutcome outcome;
   try {
     outcome = experiments::run_lab(config, inputs, run_dir, log);
@@ -101,6 +102,7 @@ void register_lab_command(CLI::App& app) {
   command->add_option("--cache-dir", arguments->cache_dir, "where tokenized datasets are cached");
   add_workers_option(*command, arguments->workers);
   add_time_limit_option(*command, arguments->time_limit_minutes);
+  add_shard_option(*command, arguments->shard);
 }
 
 }  // namespace whittle::cli

@@ -21,6 +21,7 @@ struct SweepArguments {
   ExperimentData data;
   int workers = 1;
   std::optional<double> time_limit_minutes;
+  std::optional<std::string> shard;
   TrainFlags training;
 };
 
@@ -45,6 +46,7 @@ void add_sweep(CLI::App& sweep, const std::string& name, void (*run)(const Argum
   arguments->data.add_to(*command);
   add_workers_option(*command, arguments->workers);
   add_time_limit_option(*command, arguments->time_limit_minutes);
+  add_shard_option(*command, arguments->shard);
   arguments->training.add_to(*command, mase_finetune_defaults(), help.training_prefix);
 }
 
@@ -66,7 +68,8 @@ SweepStart start_sweep(const SweepArguments& arguments, bool with_train_set) {
                  arguments.data.eval_options(start.training.length_multiple),
                  arguments.data.describe(),
                  arguments.workers,
-                 deadline_after(arguments.time_limit_minutes)};
+                 deadline_after(arguments.time_limit_minutes),
+                 resolve_shard(arguments.shard)};
   start.tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
   text::Tokenizer tokenizer = text::Tokenizer::load(start.tokenizer_dir);
   start.test_set = arguments.data.load(data::Split::test, tokenizer);
@@ -113,8 +116,10 @@ void run_prune_sweep(const PruneSweepArguments& arguments) {
   options.methods = arguments.methods;
   options.prune_activations = !arguments.weights_only;
   options.finetune = start.training;
-  experiments::run_prune_sweep(options, start.train_set, start.test_set, std::cerr);
-  print_json_line(nlohmann::json({{"results", (options.out_dir / "results.json").string()}}));
+  const int64_t left = experiments::run_prune_sweep(options, start.train_set, start.test_set, std::cerr);
+  print_json_line(nlohmann::json({{"results", (options.out_dir / "results.json").string()},
+                                  {"complete", left == 0},
+                                  {"points_left_to_other_processes", left}}));
 }
 
 void add_prune_sweep_flags(CLI::App& command, PruneSweepArguments& arguments) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <thread>
 #include <ostream>
 
 #include "experiments/compressed_model.h"
@@ -16,6 +17,7 @@
 #include "model/reinitialize.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/file_lock.h"
 #include "util/progress.h"
 #include "util/time_limit.h"
 
@@ -38,12 +40,47 @@ struct LabPaths {
   fs::path prune_dir() const { return run / "prune"; }
 };
 
+// Who runs a stage when several processes share the lab.
+enum class StageSharing {
+  one_process,    // whichever claims it; the others wait for its record
+  all_processes,  // a sweep: its points are shared
+  first_process,  // shard 0 alone; the others skip it
+};
+
 struct Stage {
   std::string name;
   std::string description;
   double work;  // estimated cost in token-forward passes, for the ETA
   std::function<json()> run;
+  StageSharing sharing = StageSharing::one_process;
 };
+
+constexpr std::chrono::seconds kStagePollInterval{5};
+
+// The claim to run `stage`, once no other process holds it; none if another
+// process recorded it meanwhile. A claim ends with its process, so a stage
+// whose process was killed is taken over here.
+std::optional<FileLock> wait_for_stage_turn(StageBook& book, const fs::path& run_dir, const std::string& stage,
+                                            const LabInputs& inputs, std::ostream& log) {
+  fs::create_directories(run_dir / "stages.claims");
+  bool told = false;
+  while (true) {
+    book.refresh();
+    if (book.done(stage)) return std::nullopt;
+    if (auto claim = FileLock::try_acquire(run_dir / "stages.claims" / (stage + ".lock"))) {
+      book.refresh();
+      if (book.done(stage)) return std::nullopt;
+      return claim;
+    }
+    if (inputs.deadline && std::chrono::steady_clock::now() >= *inputs.deadline) {
+      throw TimeLimitReached("the lab reached its time limit while another process ran the " + stage +
+                             " stage; run the same command again to resume");
+    }
+    if (!told) log << stage << ": another process is running this stage; waiting for it\n";
+    told = true;
+    std::this_thread::sleep_for(kStagePollInterval);
+  }
+}
 
 double stage_training_work(const LabInputs& inputs, const train::TrainOptions& options) {
   return training_work(inputs.train_set, inputs.test_set, options.epochs);
@@ -77,9 +114,12 @@ json base_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths
   return {{"model", paths.base_model().string()}, {"accuracy", outcome.best_accuracy}, {"epochs", outcome.epochs}};
 }
 
+// Every process of a shared lab waits for each sweep to be complete, since
+// the next stage starts from its results.
 SweepSetup sweep_setup(const LabConfig& config, const LabInputs& inputs, const fs::path& base_model,
                        const fs::path& out_dir) {
-  return {base_model, out_dir, eval_options(config), inputs.data_description, inputs.sweep_workers, inputs.deadline};
+  return {base_model,         out_dir,      eval_options(config), inputs.data_description, inputs.sweep_workers,
+          inputs.deadline,    inputs.shard, inputs.shard.count > 1};
 }
 
 json lora_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
@@ -105,7 +145,7 @@ json prune_stage(const LabConfig& config, const LabInputs& inputs, const LabPath
   options.methods = config.prune_methods;
   options.prune_activations = config.prune_activations;
   options.finetune = config.prune_finetune;
-  run_prune_sweep(options, inputs.train_set, inputs.test_set, log);
+  run_prune_sweep(options, inputs.train_set, inputs.test_set, log);  // complete: the lab's processes wait for it
   return {{"results", (paths.prune_dir() / "results.json").string()}};
 }
 
@@ -126,13 +166,14 @@ std::vector<Stage> lab_stages(const LabConfig& config, const LabInputs& inputs, 
                       [&] { return lora_stage(config, inputs, paths, log); }});
   }
   stages.push_back({"quantize", "PTQ and QAT sweep", test * (1 + widths) + widths * stage_training_work(inputs, config.qat),
-                    [&] { return quantize_stage(config, inputs, paths, log); }});
+                    [&] { return quantize_stage(config, inputs, paths, log); }, StageSharing::all_processes});
   stages.push_back({"prune", "random and L1-norm pruning sweep",
                     prune_points * prune_factor * (test + stage_training_work(inputs, config.prune_finetune)),
-                    [&] { return prune_stage(config, inputs, paths, log); }});
+                    [&] { return prune_stage(config, inputs, paths, log); }, StageSharing::all_processes});
   stages.push_back({"report", "report.md, report.html, size figure", 0.0, [&] {
+                      book.refresh();
                       return write_lab_report(config, paths.run, book.entries(), log);
-                    }});
+                    }, StageSharing::first_process});
   return stages;
 }
 
@@ -179,9 +220,22 @@ LabOutcome run_lab(const LabConfig& config, const LabInputs& inputs, const fs::p
     const Stage& stage = stages[i];
     std::string label = "[lab " + std::to_string(i + 1) + "/" + std::to_string(stages.size()) + "] " + stage.name;
     // The report is cheap and reflects every stage, so it is always redrawn.
+    book.refresh();
     if (book.done(stage.name) && stage.name != "report") {
       log << label << ": done in an earlier run, skipped\n";
       continue;
+    }
+    std::optional<FileLock> turn;
+    if (inputs.shard.count > 1 && stage.sharing == StageSharing::first_process && inputs.shard.index != 0) {
+      log << label << ": left to shard 0\n";
+      continue;
+    }
+    if (inputs.shard.count > 1 && stage.sharing == StageSharing::one_process) {
+      turn = wait_for_stage_turn(book, run_dir, stage.name, inputs, log);
+      if (!turn) {
+        log << label << ": done by another process\n";
+        continue;
+      }
     }
     if (inputs.deadline && std::chrono::steady_clock::now() >= *inputs.deadline && stage.name != "report") {
       throw TimeLimitReached("the lab reached its time limit before the " + stage.name +

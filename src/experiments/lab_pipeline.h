@@ -8,6 +8,7 @@
 
 #include "data/tokenized.h"
 #include "experiments/lab_config.h"
+#include "util/launcher.h"
 
 namespace whittle::experiments {
 
@@ -20,6 +21,11 @@ struct LabInputs {
   // No stage or sweep point starts that would not finish by then; the run
   // stops with whittle::TimeLimitReached and resumes when run again.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // Several processes may run one lab (mpirun, srun, a Slurm job array): the
+  // sweeps share their points among them, a stage of one model (base, LoRA)
+  // runs in whichever process claims it while the others wait, and the
+  // report is written by the first process.
+  ProcessPlace shard;
 };
 
 // The stages of a lab run, in order; each writes under the run directory.

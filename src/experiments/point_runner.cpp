@@ -31,30 +31,48 @@ class PointClock {
   std::chrono::steady_clock::time_point steady_start_ = std::chrono::steady_clock::now();
 };
 
+// A point this process runs, and its claim, held until the result is stored.
+struct ClaimedPoint {
+  const SweepPoint* point;
+  FileLock claim;
+};
+
+// This shard's points first, then the others, each group in sweep order.
+std::vector<const SweepPoint*> shard_order(const std::vector<const SweepPoint*>& pending, const ProcessPlace& shard) {
+  std::vector<const SweepPoint*> own, others;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index ? own : others).push_back(pending[i]);
+  }
+  own.insert(own.end(), others.begin(), others.end());
+  return own;
+}
+
 // What the workers share; `lock` guards every member and the log.
 class PointQueue {
  public:
   PointQueue(ResultStore& store, std::vector<const SweepPoint*> pending, const PointRunnerOptions& options,
              const std::string& label, std::ostream& log)
       : store_(store),
-        pending_(std::move(pending)),
+        pending_(shard_order(pending, options.shard)),
+        state_(pending_.size(), State::open),
         options_(options),
         log_(log),
         progress_(label, static_cast<int64_t>(pending_.size()), log) {}
 
-  // Runs points until none is left or one has failed.
+  // Runs points until none is left to claim or one has failed.
   void work(bool prefix_lines) {
-    while (const SweepPoint* point = take()) {
+    while (std::optional<ClaimedPoint> taken = take()) {
+      const SweepPoint& point = *taken->point;
       try {
         PointClock clock;
         nlohmann::json result;
         if (prefix_lines) {
-          LinePrefixStream point_log(log_, lock_, "[" + point->key + "] ");
-          result = point->run(point_log);
+          LinePrefixStream point_log(log_, lock_, "[" + point.key + "] ");
+          result = point.run(point_log);
         } else {
-          result = point->run(log_);
+          result = point.run(log_);
         }
-        store(*point, std::move(result), clock.timing());
+        store(point, std::move(result), clock.timing());
       } catch (...) {
         std::lock_guard<std::mutex> guard(lock_);
         if (!error_) error_ = std::current_exception();
@@ -66,7 +84,7 @@ class PointQueue {
   int64_t finish() {
     if (error_) std::rethrow_exception(error_);
     if (stopped_at_deadline_) {
-      std::size_t left = pending_.size() - next_;
+      std::size_t left = std::count(state_.begin(), state_.end(), State::open);
       throw TimeLimitReached(std::to_string(left) + " point" + (left == 1 ? "" : "s") +
                              " of the sweep would not finish within the time limit (" + std::to_string(ran_) +
                              " finished and saved); run the same command again to resume");
@@ -76,21 +94,48 @@ class PointQueue {
   }
 
  private:
-  const SweepPoint* take() {
-    std::lock_guard<std::mutex> guard(lock_);
-    if (error_) return nullptr;
-    while (next_ < pending_.size() && store_.finished_elsewhere(pending_[next_]->key)) {
-      ++next_;
-      progress_.advance(1);
+  enum class State { open, running_here, stored };
+
+  std::optional<ClaimedPoint> take() {
+    std::unique_lock<std::mutex> guard(lock_);
+    while (!error_ && !stopped_at_deadline_) {
+      bool claimed_elsewhere = false;
+      store_.refresh();
+      for (std::size_t i = 0; i < pending_.size(); ++i) {
+        if (state_[i] != State::open || mark_if_stored(i)) continue;
+        std::optional<FileLock> claim = store_.claim(pending_[i]->key);
+        if (!claim) {
+          claimed_elsewhere = true;
+          continue;
+        }
+        store_.refresh();  // its process may have stored it and ended since the last look
+        if (mark_if_stored(i)) continue;
+        if (!finishes_in_time(*pending_[i])) {
+          stopped_at_deadline_ = true;
+          return std::nullopt;
+        }
+        state_[i] = State::running_here;
+        log_ << "== " << pending_[i]->key << "\n" << std::flush;
+        return ClaimedPoint{pending_[i], std::move(*claim)};
+      }
+      if (!claimed_elsewhere || !options_.wait_for_others) return std::nullopt;
+      if (options_.deadline && std::chrono::steady_clock::now() >= *options_.deadline) {
+        stopped_at_deadline_ = true;
+        return std::nullopt;
+      }
+      guard.unlock();
+      std::this_thread::sleep_for(options_.poll_interval);
+      guard.lock();
     }
-    if (next_ == pending_.size()) return nullptr;
-    if (!finishes_in_time(*pending_[next_])) {
-      stopped_at_deadline_ = true;
-      return nullptr;
-    }
-    const SweepPoint* point = pending_[next_++];
-    log_ << "== " << point->key << "\n" << std::flush;
-    return point;
+    return std::nullopt;
+  }
+
+  // Whether pending point `i` is in the store (run by another process); caller holds the lock.
+  bool mark_if_stored(std::size_t i) {
+    if (!store_.has(pending_[i]->key)) return false;
+    state_[i] = State::stored;
+    progress_.advance(1);
+    return true;
   }
 
   // Whether `point` is expected to end before the deadline; caller holds the lock.
@@ -110,6 +155,9 @@ class PointQueue {
       seconds_per_work_ = std::max(seconds_per_work_.value_or(0.0), rate);
     }
     store_.put(point.key, std::move(result), to_json(timing));
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i] == &point) state_[i] = State::stored;
+    }
     ++ran_;
     if (options_.after_each) options_.after_each();
     progress_.advance(1);
@@ -117,11 +165,11 @@ class PointQueue {
 
   ResultStore& store_;
   std::vector<const SweepPoint*> pending_;
+  std::vector<State> state_;  // one per pending point
   const PointRunnerOptions& options_;
   std::ostream& log_;
   Progress progress_;
   std::mutex lock_;
-  std::size_t next_ = 0;
   int64_t ran_ = 0;
   std::exception_ptr error_;
   std::optional<double> seconds_per_work_;  // the slowest of the points finished so far
@@ -154,9 +202,22 @@ double busy_seconds(std::vector<PointTiming> timings) {
   return covered;
 }
 
+std::vector<std::string> missing_points(ResultStore& store, const std::vector<SweepPoint>& points) {
+  store.refresh();
+  std::vector<std::string> missing;
+  for (const auto& point : points) {
+    if (!store.has(point.key)) missing.push_back(point.key);
+  }
+  return missing;
+}
+
 int64_t run_sweep_points(ResultStore& store, const std::vector<SweepPoint>& points, const PointRunnerOptions& options,
                          const std::string& label, std::ostream& log) {
   if (options.workers < 1) throw Error("workers must be at least 1, got " + std::to_string(options.workers));
+  if (options.shard.count > 1) {
+    log << label << ": shard " << options.shard.index << " of " << options.shard.count << " (" << options.shard.source
+        << "); points claimed by other processes are left to them\n";
+  }
   std::vector<const SweepPoint*> pending;
   for (const auto& point : points) {
     if (!store.has(point.key)) pending.push_back(&point);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/result_store.h"
+#include "util/launcher.h"
 
 namespace whittle::experiments {
 
@@ -48,11 +49,23 @@ struct PointRunnerOptions {
   // rate (seconds per unit of work) of the points finished in this call;
   // before one has finished, points start until the deadline has passed.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // This process's place among the processes that share the store (see
+  // run_sweep_points).
+  ProcessPlace shard;
+  // Whether to wait, once no point is left to claim, until the points that
+  // other processes claimed are stored, taking over any whose process ended
+  // without storing it. A pipeline whose next stage needs every point sets it.
+  bool wait_for_others = false;
+  std::chrono::milliseconds poll_interval{2000};
 };
 
-// Runs, in order, the points that `store` does not hold yet, rechecking
-// each just before it starts, since other processes may share the store.
-// Each result is stored as soon as its point ends. With several workers each
+// Runs the points that `store` does not hold yet, claiming each just
+// before it starts, since other processes may share the store: first this
+// shard's own (every shard.count-th point, from shard.index), then any that
+// no process has claimed, so that the work spreads however the processes
+// start and end. Points claimed elsewhere are left to their process (or
+// waited for, see wait_for_others). Each result is stored as soon as its
+// point ends. With several workers each
 // point's log lines carry its key. If a point throws, no new point starts,
 // the running ones finish and are stored, and the first error is rethrown.
 // When the deadline keeps points from starting, the running ones finish and
@@ -60,5 +73,8 @@ struct PointRunnerOptions {
 // Returns how many points this call ran.
 int64_t run_sweep_points(ResultStore& store, const std::vector<SweepPoint>& points, const PointRunnerOptions& options,
                          const std::string& label, std::ostream& log);
+
+// The keys of `points` that `store` does not hold (rereading it first).
+std::vector<std::string> missing_points(ResultStore& store, const std::vector<SweepPoint>& points);
 
 }  // namespace whittle::experiments

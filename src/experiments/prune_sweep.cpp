@@ -72,7 +72,7 @@ void validate_prune_methods(const std::vector<std::string>& methods) {
   for (const auto& method : methods) passes::parse_prune_method(method, "method");
 }
 
-void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedDataset& train_set,
+int64_t run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedDataset& train_set,
                      const data::TokenizedDataset& test_set, std::ostream& log) {
   validate_sparsities(options.sparsities);
   validate_prune_methods(options.methods);
@@ -102,10 +102,15 @@ void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedData
                       },
                       point_work});
   }
-  run_sweep_points(store, points,
-                   {options.workers, [&options] { write_prune_sweep_outputs(options.out_dir); }, options.deadline},
+  run_sweep_points(store, points, point_runner_options(options, [&options] { write_prune_sweep_outputs(options.out_dir); }),
                    "pruning sweep", log);
-  write_prune_sweep_outputs(options.out_dir);
+  const std::vector<std::string> missing = missing_points(store, points);
+  if (!missing.empty()) {
+    log << "pruning sweep: " << left_to_other_processes(missing);
+    return static_cast<int64_t>(missing.size());
+  }
+  store.write_outputs_once([&options] { write_prune_sweep_outputs(options.out_dir); });
+  return 0;
 }
 
 void write_prune_sweep_outputs(const fs::path& out_dir) {

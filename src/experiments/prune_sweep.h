@@ -33,7 +33,9 @@ struct PruneSweepOptions : SweepSetup {
 // For each method and sparsity: prune every Linear (local scope), evaluate,
 // fine-tune with the masks fixed and evaluate after each epoch. Recorded
 // point by point in out_dir/results.json, so a killed sweep resumes.
-void run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedDataset& train_set,
+// Returns how many points other processes sharing the sweep had claimed but
+// not stored when this one stopped (0: the sweep is complete).
+int64_t run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedDataset& train_set,
                      const data::TokenizedDataset& test_set, std::ostream& log);
 
 // Redraws the CSV and the figure from out_dir/results.json.

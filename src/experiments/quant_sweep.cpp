@@ -16,6 +16,7 @@
 #include "report/sweep_results.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/file_lock.h"
 
 namespace whittle::experiments {
 namespace fs = std::filesystem;
@@ -86,6 +87,47 @@ void copy_directory(const fs::path& from, const fs::path& to) {
   });
 }
 
+QuantSweepSummary summarize(const QuantSweepOptions& options, const ResultStore& store) {
+  QuantSweepSummary summary;
+  summary.baseline_accuracy =
+      report::baseline_from_json(*store.get(report::kBaselineKey), report::kBaselineKey).test.accuracy;
+  for (int64_t width : options.widths) {
+    const std::string key = quant_point_key(QuantMode::qat, width);
+    auto qat = store.get(key);
+    if (!qat) continue;
+    double accuracy = report::quant_point_from_json(*qat, key).accuracy;
+    if (summary.best_qat_width == 0 || accuracy > summary.best_qat_accuracy) {
+      summary.best_qat_width = width;
+      summary.best_qat_accuracy = accuracy;
+    }
+  }
+  return summary;
+}
+
+// Copies the best QAT model to models/best-qat, training it again first if
+// its checkpoint is missing.
+QuantSweepSummary keep_best_qat_model(const QuantSweepOptions& options, QuantSweepSummary summary, ResultStore& store,
+                                      const data::TokenizedDataset& train_set, const data::TokenizedDataset& test_set,
+                                      std::ostream& log) {
+  const std::string key = quant_point_key(QuantMode::qat, summary.best_qat_width);
+  if (!fs::exists(qat_model_dir(options, summary.best_qat_width) / model::Checkpoint::weights_file)) {
+    // Results are committed but checkpoints are not, so a fresh checkout
+    // has the numbers without the model: train it again and record what
+    // this run measured, keeping the earlier figure beside it.
+    log << "the best QAT model (" << key << ") is not on disk; training it again\n";
+    double earlier = report::quant_point_from_json(*store.get(key), key).accuracy;
+    report::QuantPoint point = run_qat_point(options, summary.best_qat_width, train_set, test_set, log);
+    point.earlier_accuracy = earlier;
+    store.put(key, point);
+    summary.best_qat_accuracy = point.accuracy;
+  }
+  summary.best_qat_model = options.out_dir / "models" / "best-qat";
+  copy_directory(qat_model_dir(options, summary.best_qat_width), summary.best_qat_model);
+  log << "best QAT model: " << summary.best_qat_width << " bits, accuracy " << summary.best_qat_accuracy << " → "
+      << summary.best_qat_model.string() << "\n";
+  return summary;
+}
+
 }  // namespace
 
 std::vector<int64_t> default_quant_widths() { return {4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32}; }
@@ -99,7 +141,9 @@ nlohmann::json to_json(const QuantSweepSummary& summary) {
   return {{"baseline_accuracy", summary.baseline_accuracy},
           {"best_qat_width", summary.best_qat_width},
           {"best_qat_accuracy", summary.best_qat_accuracy},
-          {"best_qat_model", summary.best_qat_model.string()}};
+          {"best_qat_model", summary.best_qat_model.string()},
+          {"complete", summary.points_left_to_others == 0},
+          {"points_left_to_other_processes", summary.points_left_to_others}};
 }
 
 QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::TokenizedDataset& train_set,
@@ -136,43 +180,23 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
   log << "quantization sweep: " << points.size() << " points to run";
   if (store.points().size() > 0) log << " (" << store.points().size() << " already in " << store.path().string() << ")";
   log << "\n";
-  run_sweep_points(store, points,
-                   {options.workers, [&options] { write_quant_sweep_outputs(options.out_dir); }, options.deadline},
+  run_sweep_points(store, points, point_runner_options(options, [&options] { write_quant_sweep_outputs(options.out_dir); }),
                    "quantization sweep", log);
-  store.refresh();
-
   QuantSweepSummary summary;
-  summary.baseline_accuracy =
-      report::baseline_from_json(*store.get(report::kBaselineKey), report::kBaselineKey).test.accuracy;
-  for (int64_t width : options.widths) {
-    const std::string key = quant_point_key(QuantMode::qat, width);
-    auto qat = store.get(key);
-    if (!qat) continue;
-    double accuracy = report::quant_point_from_json(*qat, key).accuracy;
-    if (summary.best_qat_width == 0 || accuracy > summary.best_qat_accuracy) {
-      summary.best_qat_width = width;
-      summary.best_qat_accuracy = accuracy;
-    }
+  const std::vector<std::string> missing = missing_points(store, points);
+  if (!missing.empty()) {
+    log << "quantization sweep: " << left_to_other_processes(missing);
+    summary.points_left_to_others = static_cast<int64_t>(missing.size());
+    return summary;
   }
+  summary = summarize(options, store);
   if (summary.best_qat_width != 0) {
-    const std::string key = quant_point_key(QuantMode::qat, summary.best_qat_width);
-    if (!fs::exists(qat_model_dir(options, summary.best_qat_width) / model::Checkpoint::weights_file)) {
-      // Results are committed but checkpoints are not, so a fresh checkout
-      // has the numbers without the model: train it again and record what
-      // this run measured, keeping the earlier figure beside it.
-      log << "the best QAT model (" << key << ") is not on disk; training it again\n";
-      double earlier = report::quant_point_from_json(*store.get(key), key).accuracy;
-      report::QuantPoint point = run_qat_point(options, summary.best_qat_width, train_set, test_set, log);
-      point.earlier_accuracy = earlier;
-      store.put(key, point);
-      write_quant_sweep_outputs(options.out_dir);
-      summary.best_qat_accuracy = point.accuracy;
-    }
-    summary.best_qat_model = options.out_dir / "models" / "best-qat";
-    copy_directory(qat_model_dir(options, summary.best_qat_width), summary.best_qat_model);
-    log << "best QAT model: " << summary.best_qat_width << " bits, accuracy " << summary.best_qat_accuracy << " → "
-        << summary.best_qat_model.string() << "\n";
+    // Processes that share the sweep take turns: the first retrains a missing
+    // model, and each copy is atomic.
+    FileLock turn = FileLock::acquire(options.out_dir / "models" / "best-qat.lock");
+    summary = keep_best_qat_model(options, summary, store, train_set, test_set, log);
   }
+  store.write_outputs_once([&options] { write_quant_sweep_outputs(options.out_dir); });
   return summary;
 }
 

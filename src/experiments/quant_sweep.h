@@ -35,13 +35,17 @@ struct QuantSweepSummary {
   int64_t best_qat_width = 0;
   double best_qat_accuracy = 0.0;
   std::filesystem::path best_qat_model;  // out_dir/models/best-qat
+  // Points that other processes sharing the sweep had claimed but not stored
+  // when this one stopped; the rest of the summary is empty unless this is 0.
+  int64_t points_left_to_others = 0;
 };
 nlohmann::json to_json(const QuantSweepSummary& summary);
 
 // For each width: PTQ (quantize every Linear, evaluate), then QAT (fine-tune
 // with quantization in the loop, evaluate after each epoch). Results are
 // recorded point by point in out_dir/results.json, so a killed sweep resumes
-// where it stopped; the figure and CSV are redrawn after every point.
+// where it stopped; the figure and CSV are redrawn after every point, or,
+// when several processes share the sweep, once at the end.
 QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::TokenizedDataset& train_set,
                                   const data::TokenizedDataset& test_set, std::ostream& log);
 

@@ -1,14 +1,11 @@
 #include "experiments/result_store.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <cctype>
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/file_lock.h"
+#include "util/hash.h"
 
 namespace whittle::experiments {
 
@@ -27,28 +24,28 @@ nlohmann::json read_document(const std::filesystem::path& path) {
   return document;
 }
 
-// Holds an exclusive advisory lock on `<store>.lock` while alive, so that the
-// reread-merge-write of one process never interleaves with another's.
-class StoreLock {
- public:
-  explicit StoreLock(const std::filesystem::path& store_path) {
-    std::string lock_path = store_path.string() + ".lock";
-    descriptor_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (descriptor_ < 0) throw Error("cannot open lock file " + lock_path + ": " + std::strerror(errno));
-    while (::flock(descriptor_, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        ::close(descriptor_);
-        throw Error("cannot lock " + lock_path + ": " + std::strerror(errno));
-      }
+std::filesystem::path claims_dir(const std::filesystem::path& store_path) {
+  return store_path.string() + ".claims";
+}
+
+FileLock lock_store(const std::filesystem::path& store_path) {
+  return FileLock::acquire(store_path.string() + ".lock");
+}
+
+// Keys become file names, percent-encoded so that no two keys share one.
+std::string claim_file_name(const std::string& key) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string name;
+  for (char c : key) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '.' || c == '_' || c == '-') {
+      name += c;
+    } else {
+      name += {'%', kHex[byte >> 4], kHex[byte & 15]};
     }
   }
-  ~StoreLock() { ::close(descriptor_); }
-  StoreLock(const StoreLock&) = delete;
-  StoreLock& operator=(const StoreLock&) = delete;
-
- private:
-  int descriptor_ = -1;
-};
+  return name + ".lock";
+}
 
 }  // namespace
 
@@ -75,13 +72,8 @@ ResultStore::ResultStore(std::filesystem::path path, nlohmann::json signature) :
 bool ResultStore::has(const std::string& key) const { return get(key).has_value(); }
 
 void ResultStore::refresh() {
-  StoreLock lock(path_);
+  FileLock lock = lock_store(path_);
   reload_points();
-}
-
-bool ResultStore::finished_elsewhere(const std::string& key) {
-  refresh();
-  return has(key);
 }
 
 void ResultStore::reload_points() {
@@ -96,7 +88,7 @@ std::optional<nlohmann::json> ResultStore::get(const std::string& key) const {
 }
 
 void ResultStore::put(const std::string& key, nlohmann::json value, nlohmann::json timing) {
-  StoreLock lock(path_);
+  FileLock lock = lock_store(path_);
   reload_points();  // another process may have added points since this one last looked
   nlohmann::json entry = {{"key", key}, {"value", std::move(value)}};
   if (!timing.is_null()) entry["timing"] = std::move(timing);
@@ -115,6 +107,28 @@ std::vector<std::pair<std::string, nlohmann::json>> ResultStore::points() const 
   std::vector<std::pair<std::string, nlohmann::json>> all;
   for (const auto& point : document_["points"]) all.emplace_back(point.at("key"), point.at("value"));
   return all;
+}
+
+std::optional<FileLock> ResultStore::claim(const std::string& key) const {
+  std::filesystem::create_directories(claims_dir(path_));
+  return FileLock::try_acquire(claims_dir(path_) / claim_file_name(key));
+}
+
+bool ResultStore::write_outputs_once(const std::function<void()>& write) {
+  const std::filesystem::path dir = claims_dir(path_);
+  std::filesystem::create_directories(dir);
+  FileLock turn = FileLock::acquire(dir / "outputs.lock");
+  const std::filesystem::path written = dir / "outputs-written";
+  auto digest_of_points = [this] {
+    refresh();
+    Fnv1a64 hash;
+    hash.add(document_["points"].dump());
+    return hash.hex();
+  };
+  if (std::filesystem::exists(written) && read_file(written) == digest_of_points()) return false;
+  write();
+  write_file_atomically(written, digest_of_points());
+  return true;
 }
 
 void ResultStore::save() const { write_file_atomically(path_, document_.dump(2) + "\n"); }

@@ -5,6 +5,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/file_lock.h"
 
 namespace whittle::experiments {
 namespace {
@@ -18,7 +19,9 @@ std::string utc_now() {
 
 }  // namespace
 
-StageBook::StageBook(std::filesystem::path path) : path_(std::move(path)) {
+StageBook::StageBook(std::filesystem::path path) : path_(std::move(path)) { refresh(); }
+
+void StageBook::refresh() {
   if (!std::filesystem::exists(path_)) return;
   try {
     entries_ = nlohmann::json::parse(read_file(path_));
@@ -36,6 +39,8 @@ std::optional<nlohmann::json> StageBook::summary(const std::string& stage) const
 }
 
 void StageBook::record(const std::string& stage, const nlohmann::json& summary, double seconds) {
+  FileLock lock = FileLock::acquire(path_.string() + ".lock");
+  refresh();
   entries_[stage] = {{"seconds", seconds}, {"finished", utc_now()}, {"summary", summary}};
   write_file_atomically(path_, entries_.dump(2) + "\n");
 }

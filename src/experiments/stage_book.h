@@ -9,12 +9,15 @@ namespace whittle::experiments {
 
 // The record of a pipeline's finished stages, kept in one JSON file that is
 // rewritten atomically after each stage: a killed run restarts and skips
-// what is done.
+// what is done. Processes sharing a run record under a lock, each adding its
+// stage to what the others recorded.
 class StageBook {
  public:
   explicit StageBook(std::filesystem::path path);
 
   bool done(const std::string& stage) const;
+  // Rereads the file: other processes sharing the run may have recorded stages.
+  void refresh();
   // The summary a finished stage recorded.
   std::optional<nlohmann::json> summary(const std::string& stage) const;
   void record(const std::string& stage, const nlohmann::json& summary, double seconds);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/tokenized.h"
+#include "experiments/point_runner.h"
 #include "train/evaluate.h"
 
 namespace whittle::experiments {
@@ -21,7 +22,31 @@ struct SweepSetup {
   int workers = 1;                   // points run at a time (see PointRunnerOptions)
   // No point starts that would not finish by then (see PointRunnerOptions).
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // Several processes may run one sweep (see PointRunnerOptions): this one's
+  // place among them, and whether it waits for every point to be stored.
+  ProcessPlace shard;
+  bool wait_for_others = false;
 };
+
+// How a sweep runs its points. A sweep in one process redraws its outputs
+// after every point; processes that share it leave that to the end, when
+// one of them draws them once.
+inline PointRunnerOptions point_runner_options(const SweepSetup& setup, std::function<void()> redraw) {
+  PointRunnerOptions options;
+  options.workers = setup.workers;
+  if (setup.shard.count == 1) options.after_each = std::move(redraw);
+  options.deadline = setup.deadline;
+  options.shard = setup.shard;
+  options.wait_for_others = setup.wait_for_others;
+  return options;
+}
+
+// What a process of a shared sweep tells when it stops before every point is
+// in: the others run the rest, and the last to finish writes the outputs.
+inline std::string left_to_other_processes(const std::vector<std::string>& missing) {
+  return std::to_string(missing.size()) + " point" + (missing.size() == 1 ? " is" : "s are") +
+         " claimed by other processes, which store them and write the outputs; this process's share is done\n";
+}
 
 // Expected costs in token-forward passes, for ETAs and time limits: training
 // a token costs about three (forward, backward of activations and of

@@ -8,6 +8,7 @@
 #include "text/vocabulary.h"
 #include "text/word_piece.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace whittle::text {
 namespace {
@@ -35,25 +36,6 @@ SpecialIds find_special_ids(const Vocabulary& vocabulary) {
 std::vector<SpecialToken> special_tokens_of(const SpecialIds& ids) {
   return {{"[CLS]", ids.cls}, {"[SEP]", ids.sep}, {"[PAD]", ids.pad}, {"[MASK]", ids.mask}, {"[UNK]", ids.unk}};
 }
-
-// FNV-1a, 64 bits: stable across platforms and runs, unlike std::hash.
-class Fnv1a64 {
- public:
-  void add(std::string_view bytes) {
-    for (const char byte : bytes) {
-      hash_ ^= static_cast<unsigned char>(byte);
-      hash_ *= 0x100000001b3ULL;
-    }
-  }
-  std::string hex() const {
-    char digits[17];
-    std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(hash_));
-    return digits;
-  }
-
- private:
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
-};
 
 // Collects word-piece ids and asks the splitter to stop once `limit` ids are
 // there, so truncated encodings skip the rest of the text.

@@ -1,5 +1,8 @@
 #pragma once
 #include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
 
 namespace whittle {
 
@@ -18,5 +21,26 @@ inline constexpr uint64_t splitmix64_mix(uint64_t x) {
 // One splitmix64 step: derives independent seeds and counter-based random
 // streams from one seed.
 inline constexpr uint64_t splitmix64(uint64_t x) { return splitmix64_mix(x + kSplitmixIncrement); }
+
+// FNV-1a, 64 bits: the same on every machine and build (std::hash is not
+// promised to be), for digests that processes and runs compare.
+class Fnv1a64 {
+ public:
+  constexpr void add(std::string_view bytes) {
+    for (const char byte : bytes) {
+      hash_ ^= static_cast<unsigned char>(byte);
+      hash_ *= 0x100000001b3ULL;
+    }
+  }
+  constexpr uint64_t value() const { return hash_; }
+  std::string hex() const {
+    char digits[17];
+    std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(hash_));
+    return digits;
+  }
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
 
 }  // namespace whittle

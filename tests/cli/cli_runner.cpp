@@ -78,19 +78,19 @@ std::string RunResult::describe() const {
   return how + "; stderr:\n" + err;
 }
 
-RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& work_dir, const RunOptions& options) {
-  const fs::path stdin_path = work_dir / ".stdin";
-  const fs::path stdout_path = work_dir / ".stdout";
-  const fs::path stderr_path = work_dir / ".stderr";
+StartedRun start_program(const std::vector<std::string>& argv_strings, const TempDir& work_dir,
+                         const RunOptions& options) {
+  const fs::path stdin_path = work_dir / ("." + options.name + ".stdin");
+  StartedRun started{-1, work_dir / ("." + options.name + ".stdout"), work_dir / ("." + options.name + ".stderr"),
+                     std::chrono::steady_clock::now() + options.timeout};
   write_text(stdin_path, options.stdin_text);
 
-  std::vector<std::string> argv_strings = {WHITTLE_BINARY};
-  argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+  std::vector<std::string> argv_copy = argv_strings;
   std::vector<std::string> env_strings = child_environment(work_dir.path());
-  std::vector<char*> argv = pointers_to(argv_strings);
+  std::vector<char*> argv = pointers_to(argv_copy);
   std::vector<char*> envp = pointers_to(env_strings);
   const std::string dir = work_dir.path().string();
-  const std::string in = stdin_path.string(), out = stdout_path.string(), err = stderr_path.string();
+  const std::string in = stdin_path.string(), out = started.stdout_path.string(), err = started.stderr_path.string();
 
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -105,14 +105,17 @@ RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& 
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
+  started.pid = pid;
+  return started;
+}
 
+RunResult finish_run(const StartedRun& run) {
   RunResult result;
-  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
+  while (::waitpid(run.pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > run.deadline) {
+      ::kill(run.pid, SIGKILL);
+      ::waitpid(run.pid, &status, 0);
       result.timed_out = true;
       break;
     }
@@ -120,10 +123,18 @@ RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& 
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal_number = WTERMSIG(status);
-  result.out = read_text(stdout_path);
-  result.err = read_text(stderr_path);
+  result.out = read_text(run.stdout_path);
+  result.err = read_text(run.stderr_path);
   result.err_lines = non_empty_lines(result.err);
   return result;
+}
+
+std::string stderr_so_far(const StartedRun& run) { return read_text(run.stderr_path); }
+
+RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& work_dir, const RunOptions& options) {
+  std::vector<std::string> argv = {WHITTLE_BINARY};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  return finish_run(start_program(argv, work_dir, options));
 }
 
 void expect_one_line_error(const RunResult& result, const std::vector<std::string>& expected_parts) {

@@ -28,7 +28,25 @@ struct RunResult {
 struct RunOptions {
   std::string stdin_text;  // fed on standard input (empty: /dev/null)
   std::chrono::seconds timeout{30};
+  // Names the files that catch the output, so that runs going on at the same
+  // time in one work directory keep theirs apart.
+  std::string name = "run";
 };
+
+// A process started and not yet waited for.
+struct StartedRun {
+  int pid = -1;
+  std::filesystem::path stdout_path;
+  std::filesystem::path stderr_path;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// Starts `argv` (argv[0] is the program's path) the way run_whittle does, without waiting.
+StartedRun start_program(const std::vector<std::string>& argv, const TempDir& work_dir, const RunOptions& options = {});
+// Waits for it to end (killing it past its deadline) and collects its output.
+RunResult finish_run(const StartedRun& run);
+// What the process has written to stderr so far.
+std::string stderr_so_far(const StartedRun& run);
 
 // Runs WHITTLE_BINARY with `arguments` inside `work_dir` (current directory,
 // HOME, XDG_CACHE_HOME and WHITTLE_CACHE all point there, so no run touches the

@@ -178,5 +178,68 @@ TEST(SweepPoints, OneWorkerRunsInOrderOnTheCallersStream) {
   EXPECT_THROW(run_sweep_points(store, points, {0, {}}, "test sweep", log), Error);
 }
 
+PointRunnerOptions sharded(int index, int count) {
+  PointRunnerOptions options;
+  options.shard = {index, count, "test"};
+  return options;
+}
+
+// The order in which points started, from the "== key" lines.
+std::vector<std::string> started(const std::string& log) {
+  std::vector<std::string> keys;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("== ", 0) == 0) keys.push_back(line.substr(3));
+  }
+  return keys;
+}
+
+TEST(SweepPoints, AShardRunsItsOwnPointsFirstThenTheRest) {
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  Recorder recorder;
+  std::vector<SweepPoint> points;
+  for (int i = 0; i < 5; ++i) points.push_back(recorder.point("p" + std::to_string(i), i));
+  std::ostringstream log;
+  EXPECT_EQ(run_sweep_points(store, points, sharded(1, 2), "test sweep", log), 5);
+  EXPECT_EQ(started(log.str()), (std::vector<std::string>{"p1", "p3", "p0", "p2", "p4"}));
+}
+
+TEST(SweepPoints, APointClaimedElsewhereIsLeftOrWaitedForAndTakenOver) {
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  Recorder recorder;
+  std::vector<SweepPoint> points = {recorder.point("a", 0), recorder.point("b", 1)};
+  std::optional<FileLock> other_process = store.claim("b");
+  ASSERT_TRUE(other_process.has_value());
+  std::ostringstream log;
+  EXPECT_EQ(run_sweep_points(store, points, sharded(0, 2), "test sweep", log), 1);
+  EXPECT_EQ(missing_points(store, points), std::vector<std::string>{"b"});
+
+  // Waiting: the claim's holder ends without storing b, so b is taken over.
+  PointRunnerOptions waiting = sharded(0, 2);
+  waiting.wait_for_others = true;
+  waiting.poll_interval = std::chrono::milliseconds(10);
+  std::thread holder([&other_process] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    other_process.reset();
+  });
+  EXPECT_EQ(run_sweep_points(store, points, waiting, "test sweep", log), 1);
+  holder.join();
+  EXPECT_TRUE(missing_points(store, points).empty());
+}
+
+TEST(SweepPoints, OutputsAreWrittenOncePerSetOfPoints) {
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  store.put("a", {{"value", 1}});
+  int writes = 0;
+  EXPECT_TRUE(store.write_outputs_once([&] { ++writes; }));
+  EXPECT_FALSE(store.write_outputs_once([&] { ++writes; }));
+  ResultStore::open_existing(dir / "results.json").put("b", {{"value", 2}});  // another process adds a point
+  EXPECT_TRUE(store.write_outputs_once([&] { ++writes; }));
+  EXPECT_EQ(writes, 2);
+}
+
 }  // namespace
 }  // namespace whittle::experiments
