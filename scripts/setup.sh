@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   gnuplot-nox
   openmpi-bin                        # mpirun launches sweeps and data-parallel training (no MPI library is linked)
+  libgloo-dev                        # Gloo's headers, which LibTorch's ProcessGroupGloo header includes
   python3-torch python3-numpy        # bench/ comparison with PyTorch eager mode
 )
 

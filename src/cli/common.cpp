@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "experiments/compressed_model.h"
+#include "train/data_parallel.h"
 #include "util/error.h"
 
 #ifndef WHITTLE_ASSETS_DIR
@@ -161,6 +162,25 @@ void add_time_limit_option(CLI::App& command, std::optional<double>& minutes) {
   command.add_option("--time-limit", minutes,
                      "minutes: start no sweep point or stage that would not finish in time, then stop (exit 75); "
                      "the same command resumes");
+}
+
+bool join_ranks_if_launched(train::TrainOptions& training, train::EvalOptions& eval) {
+  auto rendezvous = train::Rendezvous::from_environment(process_environment());
+  if (!rendezvous) return true;
+  std::cerr << "data-parallel: rank " << rendezvous->place.index << " of " << rendezvous->place.count << " ("
+            << rendezvous->place.source << "), meeting at " << rendezvous->master_address << ":"
+            << rendezvous->master_port << "\n";
+  training.data_parallel = std::make_shared<train::DataParallel>(*rendezvous);
+  eval.data_parallel = training.data_parallel;
+  return training.data_parallel->is_first();
+}
+
+void refuse_ranks(const std::string& command) {
+  if (auto rendezvous = train::Rendezvous::from_environment(process_environment())) {
+    throw Error(command + " runs in one process; it was started as rank " + std::to_string(rendezvous->place.index) +
+                " of " + std::to_string(rendezvous->place.count) + " (" + rendezvous->place.source +
+                "): data-parallel training is available in finetune, quantize --qat and prune");
+  }
 }
 
 void add_shard_option(CLI::App& command, std::optional<std::string>& shard) {

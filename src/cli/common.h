@@ -16,6 +16,7 @@
 #include "model/classifier_io.h"
 #include "text/tokenizer.h"
 #include "train/evaluate.h"
+#include "train/trainer.h"
 #include "util/launcher.h"
 
 namespace whittle::cli {
@@ -134,6 +135,14 @@ void add_workers_option(CLI::App& command, int& workers);
 // code 75, and the same command resumes it.
 void add_time_limit_option(CLI::App& command, std::optional<double>& minutes);
 std::optional<std::chrono::steady_clock::time_point> deadline_after(const std::optional<double>& minutes);
+
+// Joins the ranks of a data-parallel run when a launcher started this
+// command on several (RANK/WORLD_SIZE with MASTER_ADDR/MASTER_PORT, mpirun,
+// srun), and shares them with the training and evaluation options. Returns
+// whether this process writes the outputs: rank 0, or a single process.
+bool join_ranks_if_launched(train::TrainOptions& training, train::EvalOptions& eval);
+// Refuses a run on several ranks for a command that trains in one process only.
+void refuse_ranks(const std::string& command);
 
 // --shard I/N: this process's share of a sweep that several run. Without it,
 // the place comes from the launcher (Slurm job array, mpirun, srun).

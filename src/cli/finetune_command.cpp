@@ -75,6 +75,7 @@ void run_finetune(const FinetuneArguments& arguments) {
 
   nlohmann::json history = nlohmann::json::array();
   train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
+  const bool writes_outputs = join_ranks_if_launched(options, eval_options);
   auto after_epoch = [&](const train::EpochReport& report) {
     nlohmann::json entry = {{"epoch", report.epoch},
                             {"train_loss", report.mean_loss},
@@ -86,7 +87,7 @@ void run_finetune(const FinetuneArguments& arguments) {
       entry["test_loss"] = result.loss;
     }
     history.push_back(entry);
-    print_json_line(entry);
+    if (writes_outputs) print_json_line(entry);
   };
   train::train_classifier(model, train_set, options, after_epoch, std::cerr);
 
@@ -95,6 +96,7 @@ void run_finetune(const FinetuneArguments& arguments) {
                                         {"reinitialised", reinitialised},
                                         {"train_examples", train_set.size()},
                                         {"history", history}}}};
+  if (!writes_outputs) return;  // rank 0 saves the model every rank holds
   model::save_checkpoint(arguments.out, model::classifier_checkpoint(model, state), tokenizer_dir);
   std::cerr << "saved " << arguments.out << " (peak memory " << peak_resident_bytes() / (1 << 20) << " MiB)\n";
 }

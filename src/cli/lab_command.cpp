@@ -58,8 +58,12 @@ void run_lab(const LabArguments& arguments) {
   fs::path run_dir = arguments.out.empty() ? fs::path("runs") / ("lab-" + (config.profile.empty() ? "default" : config.profile))
                                            : fs::path(arguments.out);
   fs::create_directories(run_dir);
-  std::ofstream log_file(run_dir / "lab.log", std::ios::app);
-  if (!log_file) throw Error("cannot write the log file " + (run_dir / "lab.log").string());
+  const ProcessPlace shard = resolve_shard(arguments.shard);
+  // Processes sharing the run keep their own logs, whose lines would interleave.
+  const fs::path log_path =
+      run_dir / (shard.index == 0 ? std::string("lab.log") : "lab.shard-" + std::to_string(shard.index) + ".log");
+  std::ofstream log_file(log_path, std::ios::app);
+  if (!log_file) throw Error("cannot write the log file " + log_path.string());
   TeeStream log(std::cerr, log_file);
   log << "whittle lab: " << config.title << " (config " << config_path.string()
       << (config.profile.empty() ? "" : ", profile " + config.profile) << ") → " << run_dir.string() << "\n";
@@ -71,7 +75,7 @@ void run_lab(const LabArguments& arguments) {
   auto test_set = load_split(data, data::Split::test, config.data.test_limit, tokenizer);
   experiments::LabInputs inputs{train_set, test_set, tokenizer_dir,
                                 describe_data(data, config.data.train_limit, config.data.test_limit),
-                                arguments.workers, deadline, resolve_shard(arguments.shard)};
+                                arguments.workers, deadline, shard};
   experiments::LabOutcome outcome;
   try {
     outcome = experiments::run_lab(config, inputs, run_dir, log);

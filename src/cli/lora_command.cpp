@@ -41,6 +41,7 @@ passes::LoraConfig lora_config(const LoraArguments& arguments) {
 // reloaded and evaluated: what is on disk is what gets measured.
 void run_lora(const LoraArguments& arguments) {
   arguments.data.validate();
+  refuse_ranks("lora");
   passes::LoraConfig config = lora_config(arguments);
   train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.source.seed);
   train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);

@@ -175,6 +175,7 @@ model::BertForMaskedLM starting_model(const PretrainArguments& arguments) {
 }
 
 void run_pretrain(PretrainArguments arguments) {
+  refuse_ranks("pretrain");
   arguments.optimizer.apply_to(arguments.options);
   model::BertForMaskedLM model = starting_model(arguments);
   const model::BertConfig config = model->config();

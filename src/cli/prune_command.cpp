@@ -52,6 +52,7 @@ void run_prune(const PruneArguments& arguments) {
   passes::PruneConfig config = prune_config(arguments);
   train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.source.seed);
   train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
+  const bool writes_outputs = join_ranks_if_launched(options, eval_options);
 
   auto loaded = experiments::load_compressed(arguments.from, options.seed);
   auto& model = loaded.model;
@@ -73,6 +74,7 @@ void run_prune(const PruneArguments& arguments) {
                             {"best_accuracy", std::max(after_pruning.accuracy, outcome.best_accuracy)},
                             {"overall_weight_sparsity", report.overall_sparsity()},
                             {"layers", passes::to_json(report)}};
+  if (!writes_outputs) return;  // rank 0 saves the model every rank holds
   save_and_print_summary(arguments.out, model, loaded.whittle, "prune_command", std::move(summary), tokenizer_dir);
 }
 

@@ -40,6 +40,7 @@ void run_quantize(const QuantizeArguments& arguments) {
   passes::QuantizeConfig config = quantize_config(arguments);
   train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.source.seed);
   train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
+  const bool writes_outputs = join_ranks_if_launched(options, eval_options);
 
   auto loaded = experiments::load_compressed(arguments.from, options.seed);
   auto& model = loaded.model;
@@ -60,6 +61,7 @@ void run_quantize(const QuantizeArguments& arguments) {
     best = std::max(best, outcome.best_accuracy);
   }
   summary["best_accuracy"] = best;
+  if (!writes_outputs) return;  // rank 0 saves the model every rank holds
   save_and_print_summary(arguments.out, model, loaded.whittle, "quantize_command", std::move(summary), tokenizer_dir);
 }
 

@@ -222,7 +222,7 @@ LabOutcome run_lab(const LabConfig& config, const LabInputs& inputs, const fs::p
     // The report is cheap and reflects every stage, so it is always redrawn.
     book.refresh();
     if (book.done(stage.name) && stage.name != "report") {
-      log << label << ": done in an earlier run, skipped\n";
+      log << label << (inputs.shard.count > 1 ? ": done, skipped\n" : ": done in an earlier run, skipped\n");
       continue;
     }
     std::optional<FileLock> turn;

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "data/batching.h"
+#include "train/data_parallel.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -18,14 +19,21 @@ EvalResult evaluate_batches(const BatchLogits& logits_of, const model::BertConfi
   batching.length_multiple = options.length_multiple;
   auto plan = data::plan_batches(dataset, batching, 0);
 
-  torch::Tensor logits = torch::empty({dataset.size(), config.num_labels});
+  DataParallel* ranks = options.data_parallel.get();
+  const std::size_t world = ranks ? static_cast<std::size_t>(ranks->world_size()) : 1;
+  const std::size_t rank = ranks ? static_cast<std::size_t>(ranks->rank()) : 0;
+  // Rows that other ranks fill stay zero here, so the sum over ranks is the whole.
+  torch::Tensor logits = ranks ? torch::zeros({dataset.size(), config.num_labels})
+                               : torch::empty({dataset.size(), config.num_labels});
   const auto pad_id = static_cast<int32_t>(config.pad_token_id);
-  Progress progress(label, static_cast<int64_t>(plan.size()), log);
-  for (const auto& indices : plan) {
+  Progress progress(label, static_cast<int64_t>((plan.size() + world - 1 - rank) / world), log);
+  for (std::size_t b = rank; b < plan.size(); b += world) {
+    const auto& indices = plan[b];
     data::Batch batch = data::make_batch(dataset, indices, pad_id, options.length_multiple, config.max_position_embeddings);
     logits.index_copy_(0, torch::tensor(indices, torch::kInt64), logits_of(batch));
     progress.advance(1, batch.real_tokens);
   }
+  if (ranks) ranks->sum({logits});
   torch::Tensor labels = torch::tensor(dataset.labels, torch::kInt64);
   EvalResult result;
   result.examples = dataset.size();

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 
 #include "data/batching.h"
@@ -10,9 +11,14 @@
 
 namespace whittle::train {
 
+class DataParallel;
+
 struct EvalOptions {
   int64_t batch_size = 32;
   int64_t length_multiple = 32;
+  // Ranks that share the evaluation, each running every world-th batch; the
+  // logits are summed, so every rank gets the whole result. None: one process.
+  std::shared_ptr<DataParallel> data_parallel;
 };
 
 struct EvalResult {

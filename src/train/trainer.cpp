@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "data/batching.h"
+#include "train/data_parallel.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 #include "util/error.h"
@@ -39,6 +40,23 @@ std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
     if (parameter.requires_grad()) parameters.push_back(parameter);
   }
   return parameters;
+}
+
+// Sums the gradients of one step over the ranks. Every rank must take part
+// with the same tensors, so a parameter this rank's slice left without a
+// gradient gets zeros. The word embedding's gradient is zero outside the
+// rows of the batch's tokens: only the union of those rows travels.
+void sum_gradients(DataParallel& ranks, const std::vector<torch::Tensor>& parameters,
+                   const torch::Tensor& word_embedding, const torch::Tensor& input_ids, torch::Tensor& step_loss) {
+  std::vector<torch::Tensor> dense = {step_loss};
+  for (const auto& parameter : parameters) {
+    if (!parameter.grad().defined()) parameter.mutable_grad() = torch::zeros_like(parameter);
+    if (!parameter.is_same(word_embedding)) dense.push_back(parameter.grad());
+  }
+  ranks.sum(dense);
+  if (word_embedding.defined() && word_embedding.requires_grad()) {
+    ranks.sum_rows(word_embedding.mutable_grad(), ranks.union_of(input_ids));
+  }
 }
 
 }  // namespace
@@ -80,6 +98,9 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
   batching.length_multiple = options.length_multiple;
 
   FrozenEmbeddings frozen(model, options.freeze_embeddings);
+  DataParallel* ranks = options.data_parallel.get();
+  if (ranks) ranks->broadcast(model->parameters());  // every rank starts from rank 0's weights
+  const torch::Tensor word_embedding = model->bert->embeddings->word_embeddings->weight;
   auto optimizer = make_adamw(*model, options.learning_rate, options.weight_decay);
   std::vector<torch::Tensor> parameters = trainable_parameters(*model);
   int64_t steps_per_epoch = (train_set.size() + options.batch_size - 1) / options.batch_size;
@@ -97,28 +118,48 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
                       static_cast<int64_t>(plan.size()), log);
     double loss_sum = 0.0;
     int64_t batches_done = 0;
+    std::vector<double> step_losses;
+    step_losses.reserve(plan.size());
     for (const auto& indices : plan) {
-      data::Batch batch = data::make_batch(train_set, indices, pad_id, options.length_multiple,
-                                           model->config().max_position_embeddings);
       set_learning_rate(optimizer, schedule.rate(step));
       for (auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();  // no zero-fill pass
-      torch::Tensor logits = model->forward(batch.input_ids, batch.attention_mask);
-      torch::Tensor loss = torch::cross_entropy_loss(logits, batch.labels);
-      loss.backward();
+      // Each rank trains on its slice; scaling its mean loss by its share of
+      // the global batch makes the summed gradient that of the global mean.
+      const std::vector<int64_t> slice = ranks ? rank_slice(indices, ranks->rank(), ranks->world_size()) : indices;
+      torch::Tensor loss = torch::zeros({});
+      int64_t real_tokens = 0;
+      torch::Tensor input_ids = torch::empty({0}, torch::kInt64);
+      if (!slice.empty()) {
+        data::Batch batch = data::make_batch(train_set, slice, pad_id, options.length_multiple,
+                                             model->config().max_position_embeddings);
+        torch::Tensor logits = model->forward(batch.input_ids, batch.attention_mask);
+        loss = torch::cross_entropy_loss(logits, batch.labels);
+        if (slice.size() != indices.size()) loss = loss * (static_cast<double>(slice.size()) / static_cast<double>(indices.size()));
+        loss.backward();
+        real_tokens = batch.real_tokens;
+        input_ids = batch.input_ids;
+      }
+      torch::Tensor step_loss = loss.detach().reshape({1}).to(torch::kFloat32).clone();
+      if (ranks) sum_gradients(*ranks, parameters, word_embedding, input_ids, step_loss);
       if (options.max_grad_norm > 0.0) torch::nn::utils::clip_grad_norm_(parameters, options.max_grad_norm);
       optimizer.step();
       ++step;
-      double value = loss.item<double>();
+      double value = step_loss.item<double>();
+      step_losses.push_back(value);
       loss_sum += value;
       ++batches_done;
       // One batch of 8 is noisy; the running mean is what the epoch reports.
       std::ostringstream detail;
       detail.precision(4);
       detail << "loss " << value << " (mean " << loss_sum / static_cast<double>(batches_done) << ")";
-      progress.advance(1, batch.real_tokens, detail.str());
+      progress.advance(1, real_tokens, detail.str());
     }
-    EpochReport report{epoch, loss_sum / static_cast<double>(plan.size()), progress.elapsed_seconds(),
-                       progress.tokens_per_second()};
+    EpochReport report{epoch,
+                       loss_sum / static_cast<double>(plan.size()),
+                       progress.elapsed_seconds(),
+                       progress.tokens_per_second(),
+                       std::move(step_losses),
+                       ranks ? ranks->take_communication_seconds() : 0.0};
     std::ostringstream detail;
     detail.precision(4);
     detail << "mean loss " << report.mean_loss;

@@ -2,12 +2,15 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <vector>
 
 #include "data/tokenized.h"
 #include "model/bert.h"
 
 namespace whittle::train {
+
+class DataParallel;
 
 struct TrainOptions {
   int64_t epochs = 1;
@@ -21,6 +24,10 @@ struct TrainOptions {
   // The embeddings (word, position, token type and their LayerNorm) get no
   // gradient, as in Mase's tutorials from the LoRA tutorial on.
   bool freeze_embeddings = false;
+  // Ranks that share every global batch (see DataParallel); none: one
+  // process. Not part of what a run measures: the ranks change no result
+  // beyond float rounding.
+  std::shared_ptr<DataParallel> data_parallel;
 
   // Throws whittle::Error naming the first invalid option.
   void validate() const;
@@ -31,6 +38,8 @@ struct EpochReport {
   double mean_loss = 0.0;
   double seconds = 0.0;
   double tokens_per_second = 0.0;  // real (unpadded) tokens
+  std::vector<double> step_losses;  // each step's loss on the global batch
+  double communication_seconds = 0.0;  // spent summing over ranks (0 in one process)
 };
 
 // Hugging Face Trainer's defaults, which Mase's tutorials use for LoRA, QAT
