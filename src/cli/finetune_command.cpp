@@ -12,6 +12,7 @@
 #include "model/reinitialize.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
+#include "train/data_parallel.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
@@ -81,6 +82,10 @@ void run_finetune(const FinetuneArguments& arguments) {
                             {"train_loss", report.mean_loss},
                             {"seconds", report.seconds},
                             {"tokens_per_second", report.tokens_per_second}};
+    if (options.data_parallel) {
+      entry["ranks"] = options.data_parallel->world_size();
+      entry["communication_seconds"] = report.communication_seconds;
+    }
     if (test_set) {
       auto result = train::evaluate(model, *test_set, eval_options, std::cerr);
       entry["test_accuracy"] = result.accuracy;
