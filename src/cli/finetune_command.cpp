@@ -10,9 +10,9 @@
 #include "experiments/train_with_evaluation.h"
 #include "model/classifier_io.h"
 #include "model/reinitialize.h"
+#include "train/data_parallel.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
-#include "train/data_parallel.h"
 #include "util/error.h"
 #include "util/runtime.h"
 

@@ -47,8 +47,8 @@ std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
 // gradient gets zeros. The word embedding's gradient is zero outside the
 // rows of the batch's tokens: only the union of those rows travels.
 void sum_gradients(DataParallel& ranks, const std::vector<torch::Tensor>& parameters,
-                   const torch::Tensor& word_embedding, const torch::Tensor& input_ids, torch::Tensor& step_loss) {
-  std::vector<torch::Tensor> dense = {step_loss};
+                   const torch::Tensor& word_embedding, const torch::Tensor& input_ids, torch::Tensor& step_totals) {
+  std::vector<torch::Tensor> dense = {step_totals};
   for (const auto& parameter : parameters) {
     if (!parameter.grad().defined()) parameter.mutable_grad() = torch::zeros_like(parameter);
     if (!parameter.is_same(word_embedding)) dense.push_back(parameter.grad());
@@ -139,12 +139,16 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
         real_tokens = batch.real_tokens;
         input_ids = batch.input_ids;
       }
-      torch::Tensor step_loss = loss.detach().reshape({1}).to(torch::kFloat32).clone();
-      if (ranks) sum_gradients(*ranks, parameters, word_embedding, input_ids, step_loss);
+      // The step's loss and tokens, summed over the ranks with the gradients
+      // (float32 counts tokens exactly far beyond a batch's).
+      torch::Tensor step_totals =
+          torch::stack({loss.detach().to(torch::kFloat32), torch::tensor(static_cast<float>(real_tokens))});
+      if (ranks) sum_gradients(*ranks, parameters, word_embedding, input_ids, step_totals);
       if (options.max_grad_norm > 0.0) torch::nn::utils::clip_grad_norm_(parameters, options.max_grad_norm);
       optimizer.step();
       ++step;
-      double value = step_loss.item<double>();
+      const double value = step_totals[0].item<double>();
+      real_tokens = static_cast<int64_t>(step_totals[1].item<double>());
       step_losses.push_back(value);
       loss_sum += value;
       ++batches_done;
