@@ -33,12 +33,14 @@ std::vector<std::string> non_empty_lines(const std::string& text) {
 // The parent's environment with the cache and home redirected into the work
 // directory; built before fork because the child may only call
 // async-signal-safe functions.
-std::vector<std::string> child_environment(const fs::path& work_dir) {
-  const std::vector<std::pair<std::string, std::string>> overrides = {
+std::vector<std::string> child_environment(const fs::path& work_dir,
+                                           const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::pair<std::string, std::string>> overrides = {
       {"HOME", work_dir.string()},
       {"XDG_CACHE_HOME", (work_dir / "xdg-cache").string()},
       {"WHITTLE_CACHE", (work_dir / "whittle-cache").string()},
   };
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
   std::vector<std::string> environment;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     std::string variable = *entry;
@@ -86,7 +88,7 @@ StartedRun start_program(const std::vector<std::string>& argv_strings, const Tem
   write_text(stdin_path, options.stdin_text);
 
   std::vector<std::string> argv_copy = argv_strings;
-  std::vector<std::string> env_strings = child_environment(work_dir.path());
+  std::vector<std::string> env_strings = child_environment(work_dir.path(), options.environment);
   std::vector<char*> argv = pointers_to(argv_copy);
   std::vector<char*> envp = pointers_to(env_strings);
   const std::string dir = work_dir.path().string();

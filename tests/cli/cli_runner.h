@@ -31,6 +31,8 @@ struct RunOptions {
   // Names the files that catch the output, so that runs going on at the same
   // time in one work directory keep theirs apart.
   std::string name = "run";
+  // Variables set for the child on top of the test's own environment.
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 // A process started and not yet waited for.
