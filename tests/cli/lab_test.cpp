@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <regex>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -130,6 +131,29 @@ TEST(LabCommand, BaseFromACheckpointCanRedrawItsTopAttention) {
   EXPECT_TRUE(contains(markdown, "| pruning fine-tune, each point | 2 | 8 | 5e-05 |")) << markdown;
   EXPECT_TRUE(contains(markdown, "| QAT, each width | 1 | 8 | 5e-05 |")) << markdown;
   EXPECT_TRUE(contains(markdown, "tutorial_4_pruning.ipynb"));
+}
+
+TEST(LabCommand, TwoProcessesShareOneRunUnderMpirun) {
+  ASSERT_TRUE(fs::exists("/usr/bin/mpirun")) << "mpirun is missing: scripts/setup.sh installs openmpi-bin";
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  std::vector<std::string> command = {"/usr/bin/mpirun", "-np", "2", "--oversubscribe", "--allow-run-as-root",
+                                      "--bind-to", "none", "--output-filename", (dir / "rank-logs").string(),
+                                      WHITTLE_BINARY, "--threads", "1"};
+  for (const auto& argument : lab_arguments(dir)) command.push_back(argument);
+  RunResult run = finish_run(start_program(command, dir, {.timeout = std::chrono::seconds(180), .name = "mpi"}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+
+  json stages = json::parse(read_text(dir / "run" / "stages.json"));
+  for (const char* stage : {"base", "lora", "quantize", "prune", "report"}) EXPECT_TRUE(stages.contains(stage)) << stage;
+  for (const char* sweep : {"quantize", "prune"}) {
+    json results = json::parse(read_text(dir / "run" / sweep / "results.json"));
+    std::set<std::string> keys;
+    for (const auto& point : results.at("points")) EXPECT_TRUE(keys.insert(point.at("key")).second) << point.at("key");
+  }
+  EXPECT_TRUE(fs::is_regular_file(dir / "run" / "report.md"));
+  EXPECT_TRUE(contains(read_text(dir / "run" / "lab.log"), "[lab 5/5] report: finished")) << "shard 0 writes the report";
+  EXPECT_TRUE(contains(read_text(dir / "run" / "lab.shard-1.log"), "report: left to shard 0"));
 }
 
 // Runs the smaller tiny lab, then resumes it as if it had been killed during
