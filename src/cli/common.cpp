@@ -179,7 +179,7 @@ void refuse_ranks(const std::string& command) {
   if (auto rendezvous = train::Rendezvous::from_environment(process_environment())) {
     throw Error(command + " runs in one process; it was started as rank " + std::to_string(rendezvous->place.index) +
                 " of " + std::to_string(rendezvous->place.count) + " (" + rendezvous->place.source +
-                "): data-parallel training is available in finetune, quantize --qat and prune");
+                "): data-parallel training is available in finetune, quantize --qat, prune and lora");
   }
 }
 

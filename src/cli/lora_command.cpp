@@ -41,10 +41,10 @@ passes::LoraConfig lora_config(const LoraArguments& arguments) {
 // reloaded and evaluated: what is on disk is what gets measured.
 void run_lora(const LoraArguments& arguments) {
   arguments.data.validate();
-  refuse_ranks("lora");
   passes::LoraConfig config = lora_config(arguments);
   train::TrainOptions options = arguments.training.resolve(mase_finetune_defaults(), arguments.data.source.seed);
   train::EvalOptions eval_options = arguments.data.eval_options(options.length_multiple);
+  const bool writes_outputs = join_ranks_if_launched(options, eval_options);
 
   auto tokenizer_dir = resolve_tokenizer_dir(arguments.data.source, arguments.from);
   text::Tokenizer tokenizer = text::Tokenizer::load(tokenizer_dir);
@@ -55,11 +55,11 @@ void run_lora(const LoraArguments& arguments) {
                                            eval_options};
   nlohmann::json summary =
       experiments::train_lora_and_fuse(request, train_set, test_set, arguments.out, tokenizer_dir, std::cerr);
-  std::cerr << "saved " << arguments.out << "; evaluating it as saved\n";
+  if (writes_outputs) std::cerr << "saved " << arguments.out << "; evaluating it as saved\n";
   auto saved = experiments::load_compressed(arguments.out, options.seed);
   summary["saved_model_test"] = experiments::to_json(train::evaluate(saved.model, test_set, eval_options, std::cerr));
   if (summary.contains("parameters")) summary["parameters"].erase("layers");  // per layer: in whittle.json
-  print_json_line(summary);
+  if (writes_outputs) print_json_line(summary);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "experiments/compressed_model.h"
 #include "experiments/train_with_evaluation.h"
 #include "passes/lora/lora_pass.h"
+#include "train/data_parallel.h"
 
 namespace whittle::experiments {
 
@@ -31,7 +32,11 @@ nlohmann::json train_lora_and_fuse(const LoraTrainingRequest& request, const dat
                             {"best_epoch", outcome.best_epoch},
                             {"accuracy", outcome.best_accuracy},
                             {"fused_layers", fused.size()}};
-  save_compressed(out_dir, loaded.model, {{"lora_finetune", summary}}, tokenizer_dir);
+  // Every rank holds the same fused model: rank 0 saves it, and the others
+  // wait until it is on disk, since callers read it back.
+  const auto& ranks = request.training.data_parallel;
+  if (!ranks || ranks->is_first()) save_compressed(out_dir, loaded.model, {{"lora_finetune", summary}}, tokenizer_dir);
+  if (ranks) ranks->barrier();
   summary["model"] = out_dir.string();
   return summary;
 }

@@ -157,6 +157,8 @@ void DataParallel::sum_rows(torch::Tensor& tensor, const torch::Tensor& rows) {
   tensor.index_copy_(0, rows, selected);
 }
 
+void DataParallel::barrier() { wait_for(group_->gloo->barrier(), rank(), "barrier"); }
+
 double DataParallel::take_communication_seconds() { return std::exchange(communication_seconds_, 0.0); }
 
 std::vector<int64_t> rank_slice(const std::vector<int64_t>& global_batch, int rank, int world) {

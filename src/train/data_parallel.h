@@ -53,6 +53,8 @@ class DataParallel {
   void sum_rows(torch::Tensor& tensor, const torch::Tensor& rows);
   // The sorted union of every rank's `ids` (int64).
   torch::Tensor union_of(const torch::Tensor& ids);
+  // Returns once every rank has called it (say, once rank 0 has saved).
+  void barrier();
   // Seconds spent in collectives since the last call.
   double take_communication_seconds();
 
