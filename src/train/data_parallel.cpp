@@ -129,6 +129,18 @@ void DataParallel::sum(std::vector<torch::Tensor> tensors) {
   communication_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+std::function<void()> DataParallel::start_sum(torch::Tensor tensor) {
+  auto start = Clock::now();
+  std::vector<torch::Tensor> one = {tensor};
+  auto work = group_->gloo->allreduce(one);
+  communication_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+  return [this, work] {
+    auto waited = Clock::now();
+    wait_for(work, rank(), "gradient all-reduce");
+    communication_seconds_ += std::chrono::duration<double>(Clock::now() - waited).count();
+  };
+}
+
 torch::Tensor DataParallel::union_of(const torch::Tensor& ids) {
   auto start = Clock::now();
   torch::Tensor local = std::get<0>(torch::_unique(ids.reshape({-1}).to(torch::kInt64), /*sorted=*/true));

@@ -1,6 +1,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ class DataParallel {
   // Sums each tensor over the ranks, in place, in buckets of about
   // `bucket_bytes` so that the transfers of several buckets overlap.
   void sum(std::vector<torch::Tensor> tensors);
+  // Starts summing `tensor` (contiguous) in place over the ranks; the
+  // returned function waits until the sum is there. Every rank must start
+  // the same sums in the same order.
+  std::function<void()> start_sum(torch::Tensor tensor);
   // Sums the rows `rows` (sorted, unique, the same on every rank) of a
   // [N, D] tensor that is zero elsewhere on every rank: the word-embedding
   // gradient, whose rows outside the batch's tokens are zero.

@@ -1,10 +1,12 @@
 #include "train/trainer.h"
 
+#include <optional>
 #include <ostream>
 #include <sstream>
 
 #include "data/batching.h"
 #include "train/data_parallel.h"
+#include "train/gradient_buckets.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 #include "util/error.h"
@@ -42,22 +44,46 @@ std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
   return parameters;
 }
 
-// Sums the gradients of one step over the ranks. Every rank must take part
-// with the same tensors, so a parameter this rank's slice left without a
-// gradient gets zeros. The word embedding's gradient is zero outside the
-// rows of the batch's tokens: only the union of those rows travels.
-void sum_gradients(DataParallel& ranks, const std::vector<torch::Tensor>& parameters,
-                   const torch::Tensor& word_embedding, const torch::Tensor& input_ids, torch::Tensor& step_totals) {
-  std::vector<torch::Tensor> dense = {step_totals};
-  for (const auto& parameter : parameters) {
-    if (!parameter.grad().defined()) parameter.mutable_grad() = torch::zeros_like(parameter);
-    if (!parameter.is_same(word_embedding)) dense.push_back(parameter.grad());
+// The gradient sums of one data-parallel step: the dense parameters in
+// buckets summed while backward runs, the word embedding after it, over the
+// rows of the batch's tokens only (its gradient is zero elsewhere).
+class StepSums {
+ public:
+  StepSums(DataParallel& ranks, const std::vector<torch::Tensor>& parameters, torch::Tensor word_embedding)
+      : ranks_(ranks),
+        word_embedding_(word_embedding.requires_grad() ? word_embedding : torch::Tensor()),
+        buckets_(ranks, dense_parameters(parameters, word_embedding)) {}
+
+  // Before backward; `totals` (the step's loss and tokens) is summed too.
+  void start(torch::Tensor& totals) {
+    wait_for_totals_ = ranks_.start_sum(totals);
+    buckets_.start_step();
   }
-  ranks.sum(dense);
-  if (word_embedding.defined() && word_embedding.requires_grad()) {
-    ranks.sum_rows(word_embedding.mutable_grad(), ranks.union_of(input_ids));
+
+  // After backward.
+  void finish(const torch::Tensor& input_ids) {
+    buckets_.finish_step();
+    wait_for_totals_();
+    if (!word_embedding_.defined()) return;
+    if (!word_embedding_.grad().defined()) word_embedding_.mutable_grad() = torch::zeros_like(word_embedding_);
+    ranks_.sum_rows(word_embedding_.mutable_grad(), ranks_.union_of(input_ids));
   }
-}
+
+ private:
+  static std::vector<torch::Tensor> dense_parameters(const std::vector<torch::Tensor>& parameters,
+                                                     const torch::Tensor& word_embedding) {
+    std::vector<torch::Tensor> dense;
+    for (const auto& parameter : parameters) {
+      if (!parameter.is_same(word_embedding)) dense.push_back(parameter);
+    }
+    return dense;
+  }
+
+  DataParallel& ranks_;
+  torch::Tensor word_embedding_;
+  GradientBuckets buckets_;
+  std::function<void()> wait_for_totals_;
+};
 
 }  // namespace
 
@@ -100,9 +126,10 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
   FrozenEmbeddings frozen(model, options.freeze_embeddings);
   DataParallel* ranks = options.data_parallel.get();
   if (ranks) ranks->broadcast(model->parameters());  // every rank starts from rank 0's weights
-  const torch::Tensor word_embedding = model->bert->embeddings->word_embeddings->weight;
   auto optimizer = make_adamw(*model, options.learning_rate, options.weight_decay);
   std::vector<torch::Tensor> parameters = trainable_parameters(*model);
+  std::optional<StepSums> sums;
+  if (ranks) sums.emplace(*ranks, parameters, model->bert->embeddings->word_embeddings->weight);
   int64_t steps_per_epoch = (train_set.size() + options.batch_size - 1) / options.batch_size;
   int64_t total_steps = steps_per_epoch * options.epochs;
   LinearSchedule schedule(options.learning_rate,
@@ -126,29 +153,29 @@ std::vector<EpochReport> train_classifier(model::BertForSequenceClassification& 
       // Each rank trains on its slice; scaling its mean loss by its share of
       // the global batch makes the summed gradient that of the global mean.
       const std::vector<int64_t> slice = ranks ? rank_slice(indices, ranks->rank(), ranks->world_size()) : indices;
-      torch::Tensor loss = torch::zeros({});
-      int64_t real_tokens = 0;
       torch::Tensor input_ids = torch::empty({0}, torch::kInt64);
+      std::optional<data::Batch> batch;
+      torch::Tensor loss = torch::zeros({});
       if (!slice.empty()) {
-        data::Batch batch = data::make_batch(train_set, slice, pad_id, options.length_multiple,
-                                             model->config().max_position_embeddings);
-        torch::Tensor logits = model->forward(batch.input_ids, batch.attention_mask);
-        loss = torch::cross_entropy_loss(logits, batch.labels);
-        if (slice.size() != indices.size()) loss = loss * (static_cast<double>(slice.size()) / static_cast<double>(indices.size()));
-        loss.backward();
-        real_tokens = batch.real_tokens;
-        input_ids = batch.input_ids;
+        batch = data::make_batch(train_set, slice, pad_id, options.length_multiple,
+                                 model->config().max_position_embeddings);
+        loss = torch::cross_entropy_loss(model->forward(batch->input_ids, batch->attention_mask), batch->labels);
+        const double share = static_cast<double>(slice.size()) / static_cast<double>(indices.size());
+        if (share != 1.0) loss = loss * share;
+        input_ids = batch->input_ids;
       }
       // The step's loss and tokens, summed over the ranks with the gradients
       // (float32 counts tokens exactly far beyond a batch's).
-      torch::Tensor step_totals =
-          torch::stack({loss.detach().to(torch::kFloat32), torch::tensor(static_cast<float>(real_tokens))});
-      if (ranks) sum_gradients(*ranks, parameters, word_embedding, input_ids, step_totals);
+      torch::Tensor step_totals = torch::stack(
+          {loss.detach().to(torch::kFloat32), torch::tensor(static_cast<float>(batch ? batch->real_tokens : 0))});
+      if (sums) sums->start(step_totals);
+      if (batch) loss.backward();
+      if (sums) sums->finish(input_ids);
       if (options.max_grad_norm > 0.0) torch::nn::utils::clip_grad_norm_(parameters, options.max_grad_norm);
       optimizer.step();
       ++step;
       const double value = step_totals[0].item<double>();
-      real_tokens = static_cast<int64_t>(step_totals[1].item<double>());
+      const auto real_tokens = static_cast<int64_t>(step_totals[1].item<double>());
       step_losses.push_back(value);
       loss_sum += value;
       ++batches_done;

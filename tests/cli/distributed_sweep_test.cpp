@@ -139,15 +139,16 @@ TEST_F(ShardedSweep, MpirunStoresTheSerialResultsRunningEachPointOnce) {
 
 TEST_F(ShardedSweep, AKilledShardLosesNothingAndTheNextRunFinishes) {
   ASSERT_NE(serial_, nullptr);
-  StartedRun first = start_program(sweep_command(*dir_, "killed", {"--shard", "0/2"}), *dir_,
-                                   {.timeout = std::chrono::seconds(300), .name = "shard0"});
+  // Shard 1 starts alone and is killed once it runs a QAT point of its own
+  // (its points come first: ptq/w4, then qat/w4); shard 0 starts meanwhile.
   StartedRun second = start_program(sweep_command(*dir_, "killed", {"--shard", "1/2"}), *dir_,
                                     {.timeout = std::chrono::seconds(300), .name = "shard1"});
-  // Shard 1's own points come first: the PTQ point, then a QAT point.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (stderr_so_far(second).find("== qat/") == std::string::npos && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  StartedRun first = start_program(sweep_command(*dir_, "killed", {"--shard", "0/2"}), *dir_,
+                                   {.timeout = std::chrono::seconds(300), .name = "shard0"});
   ::kill(second.pid, SIGKILL);
   RunResult killed = finish_run(second);
   EXPECT_EQ(killed.signal_number, SIGKILL) << killed.describe();

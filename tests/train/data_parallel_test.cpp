@@ -76,7 +76,7 @@ constexpr double kLossTolerance = 2e-5;
 constexpr double kWeightTolerance = 1e-4;
 
 TEST(DataParallel, TwoRanksMatchOneProcessWithTheSameGlobalBatch) {
-  const auto data = contains_seven_task(48, 3);
+  const auto data = contains_seven_task(49, 3);  // the last batch of 1 leaves rank 0 nothing to train on
   const RankOutcome single = train_once(data, nullptr);
 
   std::vector<RankOutcome> ranks(2);
@@ -129,21 +129,28 @@ TEST(DataParallel, ARankThatLeavesStopsTheOthersWithAnError) {
   std::string error_message;
   std::chrono::duration<double> waited{};
   std::thread survivor([&] {
-    DataParallel ranks(loopback(0, 2, port, std::chrono::seconds(5)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // rank 1 is gone by now
-    auto start = std::chrono::steady_clock::now();
     try {
-      ranks.sum({torch::ones({1000})});
-    } catch (const Error& error) {
-      error_message = error.what();
+      DataParallel ranks(loopback(0, 2, port, std::chrono::seconds(5)));
+      ranks.barrier();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // rank 1 is gone by now
+      auto start = std::chrono::steady_clock::now();
+      try {
+        ranks.sum({torch::ones({1000})});
+      } catch (const Error& error) {
+        error_message = error.what();
+      }
+      waited = std::chrono::steady_clock::now() - start;
+    } catch (const std::exception& error) {
+      error_message = std::string("before the sum: ") + error.what();
     }
-    waited = std::chrono::steady_clock::now() - start;
   });
   {
     DataParallel leaver(loopback(1, 2, port, std::chrono::seconds(5)));
+    leaver.barrier();
   }
   survivor.join();
   EXPECT_NE(error_message.find("failed on rank 0"), std::string::npos) << error_message;
+  EXPECT_EQ(error_message.find("before the sum"), std::string::npos) << error_message;
   EXPECT_LT(waited.count(), 30.0);
 }
 
