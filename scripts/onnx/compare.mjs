@@ -3,10 +3,10 @@
 // fixture batches and compares its logits with the ones whittle's simulated
 // model gave for the same batches.
 //
-// Usage:
-//   node compare.mjs --fixture FIXTURE.json [--model MODEL.onnx]
-//                    [--max-abs-diff X] [--min-agreement A]
-//                    [--optimization disabled|basic|extended|all] [--threads N]
+// Usage (scripts/onnx/check.sh runs it on every fixture):
+//   WHITTLE_ORT_DIR="$(scripts/onnx/install.sh)" node compare.mjs --fixture FIXTURE.json [--model MODEL.onnx]
+//       [--max-abs-diff X] [--min-agreement A]
+//       [--optimization disabled|basic|extended|all] [--threads N]
 //
 // FIXTURE.json is either one batch
 //   {"input_ids": [[...]], "attention_mask": [[...]], "expected_logits": [[...]]}
