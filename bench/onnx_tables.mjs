@@ -26,7 +26,7 @@ function csv(header, rows) {
   return [header, ...rows].map((cells) => cells.join(',')).join('\n') + '\n';
 }
 
-const percent = (x) => `${(100 * x).toFixed(2)} %`;
+const percent = (x, digits = 2) => `${(100 * x).toFixed(digits)} %`;
 
 function agreementTable() {
   const header = ['model', 'ORT optimization', 'reviews', 'identical predictions', 'share', 'max abs logit difference',
@@ -34,13 +34,14 @@ function agreementTable() {
   const rows = records.map((r) => [r.name, r.optimization, r.examples, r.identical_predictions, r.agreement,
                                    r.max_abs_diff, r.reference_accuracy, r.accuracy, r.export.bytes]);
   const shown = rows.map(([name, level, n, same, share, diff, a, b, bytes]) =>
-    [name, level, n, same, percent(share), Number(diff).toExponential(2), percent(a), percent(b), bytes]);
+    [name, level, n, same, percent(share, 3), Number(diff).toExponential(2), percent(a), percent(b), bytes]);
   return { header, rows, shown };
 }
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 // tokens/s per engine and round, and each as a ratio to `whittle eval` of the
@@ -57,7 +58,7 @@ function speedTable() {
   const summary = engines.map((engine) => {
     const mine = rows.filter((row) => row[0] === engine);
     const ratios = mine.map((row) => Number(row[6]));
-    return [engine, median(mine.map((row) => row[5])), median(ratios), Math.min(...ratios).toFixed(3), Math.max(...ratios).toFixed(3)];
+    return [engine, Math.round(median(mine.map((row) => row[5]))), median(ratios).toFixed(3), Math.min(...ratios).toFixed(3), Math.max(...ratios).toFixed(3)];
   });
   return { header, rows, shown: rows, summary };
 }
