@@ -10,14 +10,16 @@ packages=(
   libomp-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libarchive-dev libutf8proc-dev
   libgtest-dev libgmock-dev
+  libprotobuf-dev libonnx-dev        # ONNX export: ModelProto, checker, shape inference (ONNX 1.12)
   gnuplot-nox
   openmpi-bin                        # mpirun launches sweeps and data-parallel training (no MPI library is linked)
   libgloo-dev                        # Gloo's headers, which LibTorch's ProcessGroupGloo header includes
   python3-torch python3-numpy        # bench/ comparison with PyTorch eager mode
 )
 
-# node and npm only regenerate the tokenizer parity fixture. Some images ship
-# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package.
+# node and npm regenerate the tokenizer parity fixture and run the ONNX export
+# in onnxruntime-node (scripts/onnx/install.sh). Some images ship NodeSource's
+# nodejs, which bundles npm and conflicts with Debian's npm package.
 if ! command -v node >/dev/null; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null; then packages+=(npm); fi
 
