@@ -18,7 +18,7 @@ struct EvalOptions {
   int64_t length_multiple = 32;
   // Ranks that share the evaluation, each running every world-th batch; the
   // logits are summed, so every rank gets the whole result. None: one process.
-  std::shared_ptr<DataParallel> data_parallel;
+  std::shared_ptr<DataParallel> data_parallel = nullptr;
 };
 
 struct EvalResult {

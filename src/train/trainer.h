@@ -27,7 +27,7 @@ struct TrainOptions {
   // Ranks that share every global batch (see DataParallel); none: one
   // process. Not part of what a run measures: the ranks change no result
   // beyond float rounding.
-  std::shared_ptr<DataParallel> data_parallel;
+  std::shared_ptr<DataParallel> data_parallel = nullptr;
 
   // Throws whittle::Error naming the first invalid option.
   void validate() const;
