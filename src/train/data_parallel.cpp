@@ -48,7 +48,16 @@ std::optional<Rendezvous> Rendezvous::from_environment(const EnvironmentLookup& 
     rendezvous.master_port = static_cast<uint16_t>(value);
   }
   if (auto seconds = environment("WHITTLE_COLLECTIVE_TIMEOUT")) {
-    rendezvous.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::stod(*seconds) * 1000));
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(*seconds, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != seconds->size() || !(value >= 0.1 && value <= 86400.0)) {
+      throw Error("WHITTLE_COLLECTIVE_TIMEOUT must be seconds from 0.1 to 86400, got \"" + *seconds + "\"");
+    }
+    rendezvous.timeout = std::chrono::milliseconds(static_cast<int64_t>(value * 1000));
   }
   return rendezvous;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <map>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -152,6 +153,30 @@ TEST(DataParallel, ARankThatLeavesStopsTheOthersWithAnError) {
   EXPECT_NE(error_message.find("failed on rank 0"), std::string::npos) << error_message;
   EXPECT_EQ(error_message.find("before the sum"), std::string::npos) << error_message;
   EXPECT_LT(waited.count(), 30.0);
+}
+
+TEST(DataParallel, RendezvousFromTheEnvironment) {
+  auto environment = [](std::map<std::string, std::string> variables) -> EnvironmentLookup {
+    return [variables](const std::string& name) -> std::optional<std::string> {
+      auto found = variables.find(name);
+      return found == variables.end() ? std::nullopt : std::optional<std::string>(found->second);
+    };
+  };
+  EXPECT_FALSE(Rendezvous::from_environment(environment({})).has_value()) << "one process";
+  auto rendezvous = Rendezvous::from_environment(environment(
+      {{"RANK", "1"}, {"WORLD_SIZE", "4"}, {"MASTER_ADDR", "node1"}, {"MASTER_PORT", "1234"},
+       {"WHITTLE_COLLECTIVE_TIMEOUT", "2.5"}}));
+  ASSERT_TRUE(rendezvous.has_value());
+  EXPECT_EQ(rendezvous->place.index, 1);
+  EXPECT_EQ(rendezvous->master_address, "node1");
+  EXPECT_EQ(rendezvous->master_port, 1234);
+  EXPECT_EQ(rendezvous->timeout, std::chrono::milliseconds(2500));
+  for (auto [name, bad] : std::vector<std::pair<std::string, std::string>>{
+           {"MASTER_PORT", "0"}, {"MASTER_PORT", "http"}, {"WHITTLE_COLLECTIVE_TIMEOUT", "soon"},
+           {"WHITTLE_COLLECTIVE_TIMEOUT", "-1"}}) {
+    EXPECT_THROW(Rendezvous::from_environment(environment({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {name, bad}})), Error)
+        << name << "=" << bad;
+  }
 }
 
 TEST(DataParallel, SlicesCoverTheGlobalBatchOnce) {
