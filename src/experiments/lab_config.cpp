@@ -17,6 +17,10 @@ namespace fs = std::filesystem;
 
 // "quantize.widths=[4, 8]" → {"quantize": {"widths": [4, 8]}} merged into `document`.
 void apply_override(json& document, const std::string& assignment) {
+  // Parsed as one TOML line, a second line would be dropped without a word.
+  if (assignment.find_first_of("\r\n") != std::string::npos) {
+    throw Error("--set takes one KEY=VALUE per flag, but " + json(assignment).dump() + " spans several lines");
+  }
   auto equals = assignment.find('=');
   if (equals == std::string::npos || equals == 0) {
     throw Error("--set " + assignment + ": expected KEY=VALUE, e.g. quantize.widths=[4,8]");

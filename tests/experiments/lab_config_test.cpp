@@ -73,6 +73,7 @@ TEST(LabConfig, MistakesNameTheFileAndKey) {
   EXPECT_NE(message([] { parse("", {"quantize.widht=[4]"}); }).find("lab.toml: quantize.widht is not a known key"),
             std::string::npos);
   EXPECT_NE(message([] { parse("", {"novalue"}); }).find("expected KEY=VALUE"), std::string::npos);
+  EXPECT_NE(message([] { parse("", {"title=\"a\"\nlora.rank=0"}); }).find("spans several lines"), std::string::npos);
   EXPECT_NE(message([] { parse("", {"quantize.widths=[0]"}); }).find("quantize.widths"), std::string::npos);
   EXPECT_NE(message([] { parse("", {"prune.sparsities=[1.0]"}); }).find("prune.sparsities"), std::string::npos);
   EXPECT_NE(message([] { parse("", {"prune.methods=[\"magnitude\"]"}); }).find("magnitude"), std::string::npos);
