@@ -36,16 +36,7 @@ std::optional<Rendezvous> Rendezvous::from_environment(const EnvironmentLookup& 
   if (rendezvous.place.count == 1) return std::nullopt;
   if (auto address = environment("MASTER_ADDR")) rendezvous.master_address = *address;
   if (auto port = environment("MASTER_PORT")) {
-    std::size_t used = 0;
-    int value = -1;
-    try {
-      value = std::stoi(*port, &used);
-    } catch (const std::exception&) {
-    }
-    if (used != port->size() || value < 1 || value > 65535) {
-      throw Error("MASTER_PORT must be a port number from 1 to 65535, got \"" + *port + "\"");
-    }
-    rendezvous.master_port = static_cast<uint16_t>(value);
+    rendezvous.master_port = static_cast<uint16_t>(parse_whole_number(*port, "MASTER_PORT", 1, 65535));
   }
   if (auto seconds = environment("WHITTLE_COLLECTIVE_TIMEOUT")) {
     std::size_t used = 0;
@@ -63,7 +54,7 @@ std::optional<Rendezvous> Rendezvous::from_environment(const EnvironmentLookup& 
 }
 
 DataParallel::DataParallel(const Rendezvous& rendezvous)
-    : place_(rendezvous.place), timeout_(rendezvous.timeout), group_(std::make_unique<Group>()) {
+    : place_(rendezvous.place), group_(std::make_unique<Group>()) {
   c10d::TCPStoreOptions store_options;
   store_options.port = rendezvous.master_port;
   store_options.isServer = rendezvous.place.index == 0;
@@ -100,42 +91,10 @@ void DataParallel::broadcast(std::vector<torch::Tensor> tensors) {
 }
 
 void DataParallel::sum(std::vector<torch::Tensor> tensors) {
-  auto start = Clock::now();
-  // Buckets of whole tensors, flattened, all started before any is awaited.
-  struct Bucket {
-    std::vector<torch::Tensor> members;
-    torch::Tensor flat;
-    c10::intrusive_ptr<c10d::Work> work;
-  };
-  std::vector<Bucket> buckets(1);
-  int64_t bytes = 0;
-  for (auto& tensor : tensors) {
-    if (!buckets.back().members.empty() && bytes + tensor.nbytes() > static_cast<std::size_t>(bucket_bytes_)) {
-      buckets.emplace_back();
-      bytes = 0;
-    }
-    buckets.back().members.push_back(tensor);
-    bytes += static_cast<int64_t>(tensor.nbytes());
-  }
-  for (auto& bucket : buckets) {
-    if (bucket.members.empty()) continue;
-    std::vector<torch::Tensor> flat_views;
-    for (auto& member : bucket.members) flat_views.push_back(member.reshape({-1}));
-    bucket.flat = torch::cat(flat_views);
-    std::vector<torch::Tensor> one = {bucket.flat};
-    bucket.work = group_->gloo->allreduce(one);
-  }
-  for (auto& bucket : buckets) {
-    if (bucket.members.empty()) continue;
-    wait_for(bucket.work, rank(), "gradient all-reduce");
-    int64_t offset = 0;
-    for (auto& member : bucket.members) {
-      const int64_t count = member.numel();
-      member.copy_(bucket.flat.narrow(0, offset, count).view_as(member));
-      offset += count;
-    }
-  }
-  communication_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+  // All started before any is awaited, so that their transfers overlap.
+  std::vector<std::function<void()>> waits;
+  for (auto& tensor : tensors) waits.push_back(start_sum(tensor));
+  for (auto& wait : waits) wait();
 }
 
 std::function<void()> DataParallel::start_sum(torch::Tensor tensor) {

@@ -9,17 +9,7 @@ namespace whittle {
 namespace {
 
 int parse_count(const std::string& text, const std::string& what) {
-  std::size_t used = 0;
-  long value = 0;
-  try {
-    value = std::stol(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || value < 0 || value > 1'000'000) {
-    throw Error(what + " must be a whole number from 0 to 1000000, got \"" + text + "\"");
-  }
-  return static_cast<int>(value);
+  return parse_whole_number(text, what, 0, 1'000'000);
 }
 
 ProcessPlace checked_place(int index, int count, std::string source) {
@@ -80,6 +70,21 @@ PlaceSource pair(std::string rank_name, std::string size_name) {
 }
 
 }  // namespace
+
+int parse_whole_number(const std::string& text, const std::string& what, int low, int high) {
+  std::size_t used = 0;
+  long value = 0;
+  try {
+    value = std::stol(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value < low || value > high) {
+    throw Error(what + " must be a whole number from " + std::to_string(low) + " to " + std::to_string(high) +
+                ", got \"" + text + "\"");
+  }
+  return static_cast<int>(value);
+}
 
 EnvironmentLookup process_environment() {
   return [](const std::string& name) -> std::optional<std::string> {

@@ -17,6 +17,9 @@ struct ProcessPlace {
 using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
 EnvironmentLookup process_environment();
 
+// `text` as a whole number in [low, high]; throws whittle::Error naming `what`.
+int parse_whole_number(const std::string& text, const std::string& what, int low, int high);
+
 // "I/N" as given to --shard; throws whittle::Error naming the problem.
 ProcessPlace parse_shard(const std::string& text);
 
