@@ -30,8 +30,8 @@ struct Rendezvous {
 // The ranks of a data-parallel run, joined over Gloo (TCP): each rank trains
 // on its slice of every global batch and the gradients are summed, so the
 // global batch and the learning-rate schedule do not depend on the number of
-// ranks. The C++ frontend has no DistributedDataParallel: this is its small
-// counterpart, for gradients after backward.
+// ranks. The C++ frontend has no DistributedDataParallel: this and
+// GradientBuckets are its small counterpart.
 class DataParallel {
  public:
   explicit DataParallel(const Rendezvous& rendezvous);
@@ -45,8 +45,8 @@ class DataParallel {
 
   // Makes every rank start from rank 0's values.
   void broadcast(std::vector<torch::Tensor> tensors);
-  // Sums each tensor over the ranks, in place, in buckets of about
-  // `bucket_bytes` so that the transfers of several buckets overlap.
+  // Sums each tensor (contiguous) over the ranks, in place. Gradients go
+  // through GradientBuckets instead, which starts their sums during backward.
   void sum(std::vector<torch::Tensor> tensors);
   // Starts summing `tensor` (contiguous) in place over the ranks; the
   // returned function waits until the sum is there. Every rank must start
@@ -66,10 +66,8 @@ class DataParallel {
  private:
   struct Group;
   ProcessPlace place_;
-  std::chrono::milliseconds timeout_;
   std::unique_ptr<Group> group_;
   double communication_seconds_ = 0.0;
-  int64_t bucket_bytes_ = 1 << 20;
 };
 
 // The slice of a global batch (dataset indices) that rank `rank` of `world` trains on.

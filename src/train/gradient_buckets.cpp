@@ -5,7 +5,11 @@
 namespace whittle::train {
 
 GradientBuckets::GradientBuckets(DataParallel& ranks, std::vector<torch::Tensor> parameters, int64_t bucket_bytes)
-    : ranks_(ranks), parameters_(std::move(parameters)), bucket_of_(parameters_.size()), arrived_(parameters_.size()) {
+    : ranks_(ranks),
+      parameters_(std::move(parameters)),
+      bucket_of_(parameters_.size()),
+      offset_of_(parameters_.size()),
+      arrived_(parameters_.size()) {
   int64_t bytes = 0;
   for (std::size_t i = parameters_.size(); i-- > 0;) {
     const int64_t size = static_cast<int64_t>(parameters_[i].nbytes());
@@ -14,15 +18,13 @@ GradientBuckets::GradientBuckets(DataParallel& ranks, std::vector<torch::Tensor>
       bytes = 0;
     }
     Bucket& bucket = buckets_.back();
-    bucket.offsets.push_back(bucket.members.empty() ? 0 : bucket.offsets.back() + parameters_[bucket.members.back()].numel());
+    offset_of_[i] = bucket.numel;
+    bucket.numel += parameters_[i].numel();
     bucket.members.push_back(i);
     bucket_of_[i] = buckets_.size() - 1;
     bytes += size;
   }
-  for (Bucket& bucket : buckets_) {
-    const std::size_t last = bucket.members.back();
-    bucket.flat = torch::zeros({bucket.offsets.back() + parameters_[last].numel()}, parameters_[last].options());
-  }
+  for (Bucket& bucket : buckets_) bucket.flat = torch::zeros({bucket.numel}, parameters_[bucket.members[0]].options());
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     hooks_.push_back(parameters_[i].register_hook([this, i](torch::Tensor gradient) { on_gradient(i, gradient); }));
   }
@@ -41,12 +43,13 @@ void GradientBuckets::start_step() {
   next_bucket_ = 0;
 }
 
+torch::Tensor GradientBuckets::slot(std::size_t parameter) {
+  return buckets_[bucket_of_[parameter]].flat.narrow(0, offset_of_[parameter], parameters_[parameter].numel());
+}
+
 void GradientBuckets::on_gradient(std::size_t parameter, const torch::Tensor& gradient) {
-  Bucket& bucket = buckets_[bucket_of_[parameter]];
-  std::size_t position = 0;
-  while (bucket.members[position] != parameter) ++position;
-  bucket.flat.narrow(0, bucket.offsets[position], gradient.numel()).copy_(gradient.reshape({-1}));
-  if (!arrived_[parameter]) ++bucket.ready;
+  slot(parameter).copy_(gradient.reshape({-1}));
+  if (!arrived_[parameter]) ++buckets_[bucket_of_[parameter]].ready;
   arrived_[parameter] = true;
   start_ready_buckets();
 }
@@ -61,19 +64,16 @@ void GradientBuckets::start_ready_buckets() {
 void GradientBuckets::finish_step() {
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     if (arrived_[i]) continue;
-    Bucket& bucket = buckets_[bucket_of_[i]];
-    std::size_t position = 0;
-    while (bucket.members[position] != i) ++position;
-    bucket.flat.narrow(0, bucket.offsets[position], parameters_[i].numel()).zero_();
+    slot(i).zero_();
     arrived_[i] = true;
-    ++bucket.ready;
+    ++buckets_[bucket_of_[i]].ready;
   }
   start_ready_buckets();
   for (Bucket& bucket : buckets_) {
     bucket.wait();
-    for (std::size_t position = 0; position < bucket.members.size(); ++position) {
-      torch::Tensor& parameter = parameters_[bucket.members[position]];
-      torch::Tensor sum = bucket.flat.narrow(0, bucket.offsets[position], parameter.numel()).view_as(parameter);
+    for (std::size_t member : bucket.members) {
+      torch::Tensor& parameter = parameters_[member];
+      torch::Tensor sum = slot(member).view_as(parameter);
       if (parameter.grad().defined()) {
         parameter.mutable_grad().copy_(sum);
       } else {

@@ -31,17 +31,20 @@ class GradientBuckets {
  private:
   struct Bucket {
     std::vector<std::size_t> members;  // indices into parameters_
-    std::vector<int64_t> offsets;      // of each member in `flat`
+    int64_t numel = 0;
     torch::Tensor flat;
     std::size_t ready = 0;
     std::function<void()> wait;
   };
+  // Where `parameter`'s gradient sits in its bucket's flat tensor.
+  torch::Tensor slot(std::size_t parameter);
   void on_gradient(std::size_t parameter, const torch::Tensor& gradient);
   void start_ready_buckets();
 
   DataParallel& ranks_;
   std::vector<torch::Tensor> parameters_;
   std::vector<std::size_t> bucket_of_;     // per parameter
+  std::vector<int64_t> offset_of_;         // per parameter, in its bucket's flat tensor
   std::vector<bool> arrived_;              // per parameter, this step
   std::vector<Bucket> buckets_;
   std::size_t next_bucket_ = 0;
