@@ -13,9 +13,6 @@ namespace {
 
 constexpr uint8_t kSkipGap = 255;
 
-constexpr EnumName<ElementType> kElementTypeNames[] = {
-    {ElementType::int4, "int4"},       {ElementType::int8, "int8"},       {ElementType::int16, "int16"},
-    {ElementType::int32, "int32"},     {ElementType::float16, "float16"}, {ElementType::float32, "float32"}};
 constexpr EnumName<Layout> kLayoutNames[] = {
     {Layout::dense, "dense"}, {Layout::bitmap, "bitmap"}, {Layout::gaps, "gaps"}};
 
@@ -61,34 +58,51 @@ std::vector<uint32_t> bit_patterns(const torch::Tensor& values, ElementType type
   return patterns;
 }
 
+// The patterns as one little-endian bit stream, `bits` each.
 void append_elements(std::string& out, const std::vector<uint32_t>& patterns, ElementType type) {
   const int64_t bits = element_bits(type);
-  if (bits == 4) {
-    for (size_t i = 0; i < patterns.size(); i += 2) {
-      uint32_t high = i + 1 < patterns.size() ? patterns[i + 1] : 0;
-      out.push_back(static_cast<char>(patterns[i] | (high << 4)));
+  if (bits % 8 == 0) {
+    const int64_t bytes = bits / 8;
+    for (uint32_t pattern : patterns) {
+      for (int64_t b = 0; b < bytes; ++b) out.push_back(static_cast<char>((pattern >> (8 * b)) & 0xff));
     }
     return;
   }
-  const int64_t bytes = bits / 8;
+  uint64_t pending = 0;  // bits not yet written, least significant first
+  int64_t filled = 0;
   for (uint32_t pattern : patterns) {
-    for (int64_t b = 0; b < bytes; ++b) out.push_back(static_cast<char>((pattern >> (8 * b)) & 0xff));
+    pending |= uint64_t{pattern} << filled;
+    for (filled += bits; filled >= 8; filled -= 8) {
+      out.push_back(static_cast<char>(pending & 0xff));
+      pending >>= 8;
+    }
   }
+  if (filled > 0) out.push_back(static_cast<char>(pending & 0xff));
 }
 
+// `count` patterns of `bits` each from the stream at `data`, which holds
+// packed_size(type, count) bytes.
 std::vector<uint32_t> read_elements(const char* data, int64_t count, ElementType type) {
   std::vector<uint32_t> patterns(static_cast<size_t>(count));
   const auto* bytes = reinterpret_cast<const uint8_t*>(data);
   const int64_t bits = element_bits(type);
-  if (bits == 4) {
-    for (int64_t i = 0; i < count; ++i) patterns[static_cast<size_t>(i)] = (bytes[i / 2] >> (4 * (i % 2))) & 0xf;
+  if (bits % 8 == 0) {
+    const int64_t width = bits / 8;
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t pattern = 0;
+      for (int64_t b = 0; b < width; ++b) pattern |= uint32_t{bytes[i * width + b]} << (8 * b);
+      patterns[static_cast<size_t>(i)] = pattern;
+    }
     return patterns;
   }
-  const int64_t width = bits / 8;
+  const uint64_t mask = (uint64_t{1} << bits) - 1;
   for (int64_t i = 0; i < count; ++i) {
-    uint32_t pattern = 0;
-    for (int64_t b = 0; b < width; ++b) pattern |= uint32_t{bytes[i * width + b]} << (8 * b);
-    patterns[static_cast<size_t>(i)] = pattern;
+    const int64_t first_bit = i * bits;
+    const int64_t first_byte = first_bit / 8;
+    const int64_t last_byte = (first_bit + bits - 1) / 8;
+    uint64_t window = 0;
+    for (int64_t b = first_byte; b <= last_byte; ++b) window |= uint64_t{bytes[b]} << (8 * (b - first_byte));
+    patterns[static_cast<size_t>(i)] = static_cast<uint32_t>((window >> (first_bit % 8)) & mask);
   }
   return patterns;
 }
@@ -187,29 +201,31 @@ std::vector<int64_t> positions_from_gaps(const PackedElements& packed, const std
 
 }  // namespace
 
-int64_t element_bits(ElementType type) {
-  switch (type) {
-    case ElementType::int4: return 4;
-    case ElementType::int8: return 8;
-    case ElementType::int16:
-    case ElementType::float16: return 16;
-    case ElementType::int32:
-    case ElementType::float32: return 32;
+int64_t element_bits(ElementType type) { return type.bits(); }
+
+std::string to_string(ElementType type) {
+  switch (type.kind_) {
+    case ElementType::Kind::float16: return "float16";
+    case ElementType::Kind::float32: return "float32";
+    case ElementType::Kind::integer: break;
   }
-  return 32;
+  return "int" + std::to_string(type.bits());
 }
 
-std::string to_string(ElementType type) { return name_of(kElementTypeNames, type, "?"); }
-
 ElementType parse_element_type(const std::string& name, const std::string& origin) {
-  return parse_name(kElementTypeNames, name, origin, "element type");
+  if (name == "float16") return ElementType::float16;
+  if (name == "float32") return ElementType::float32;
+  if (name.size() > 3 && name.size() <= 5 && name.starts_with("int") &&
+      std::all_of(name.begin() + 3, name.end(), [](char c) { return c >= '0' && c <= '9'; }) && name[3] != '0') {
+    const int64_t bits = std::stoll(name.substr(3));
+    if (bits >= 1 && bits <= 32) return ElementType::integer(bits);
+  }
+  throw Error(origin + ": unknown element type '" + name + "'");
 }
 
 ElementType integer_element_type(int64_t width) {
-  if (width <= 4) return ElementType::int4;
-  if (width <= 8) return ElementType::int8;
-  if (width <= 16) return ElementType::int16;
-  return ElementType::int32;
+  if (width < 1 || width > 32) throw Error("integers of " + std::to_string(width) + " bits cannot be stored (1 to 32)");
+  return ElementType::integer(width);
 }
 
 std::string to_string(Layout layout) { return name_of(kLayoutNames, layout, "?"); }

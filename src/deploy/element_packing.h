@@ -6,17 +6,42 @@
 
 namespace whittle::deploy {
 
-// How one element of a stored tensor is written: signed integers of 4, 8, 16
-// or 32 bits (two's complement; 4-bit ones two per byte, low nibble first)
-// or IEEE floats of 16 or 32 bits, all little-endian.
-enum class ElementType { int4, int8, int16, int32, float16, float32 };
+// How one element of a stored tensor is written: signed integers of any
+// width from 1 to 32 bits (two's complement) or IEEE floats of 16 or 32 bits.
+// Elements are packed one after another as a little-endian bit stream:
+// element i takes bits [i·bits, (i+1)·bits), least significant first, so
+// 8-, 16- and 32-bit ones are plain little-endian bytes and 4-bit ones two
+// per byte, low nibble first.
+class ElementType {
+ public:
+  static constexpr ElementType integer(int64_t bits) { return ElementType(Kind::integer, bits); }
+  static const ElementType int4, int8, int16, int32, float16, float32;
+
+  constexpr int64_t bits() const { return bits_; }
+  constexpr bool is_integer() const { return kind_ == Kind::integer; }
+  constexpr bool operator==(const ElementType&) const = default;
+
+ private:
+  enum class Kind { integer, float16, float32 };
+  constexpr ElementType(Kind kind, int64_t bits) : kind_(kind), bits_(bits) {}
+  friend std::string to_string(ElementType type);
+  Kind kind_;
+  int64_t bits_;
+};
+inline constexpr ElementType ElementType::int4 = ElementType::integer(4);
+inline constexpr ElementType ElementType::int8 = ElementType::integer(8);
+inline constexpr ElementType ElementType::int16 = ElementType::integer(16);
+inline constexpr ElementType ElementType::int32 = ElementType::integer(32);
+inline constexpr ElementType ElementType::float16 = ElementType(ElementType::Kind::float16, 16);
+inline constexpr ElementType ElementType::float32 = ElementType(ElementType::Kind::float32, 32);
 
 int64_t element_bits(ElementType type);
+// "int1" ... "int32", "float16", "float32".
 std::string to_string(ElementType type);
 // Throws whittle::Error naming `origin` for an unknown name.
 ElementType parse_element_type(const std::string& name, const std::string& origin);
 
-// The narrowest integer element holding every `width`-bit signed integer.
+// The element a `width`-bit signed integer is stored in: exactly `width` bits.
 ElementType integer_element_type(int64_t width);
 
 // Where the elements go:

@@ -262,9 +262,9 @@ CheckedFile check_file(const std::string& bytes, const std::string& origin) {
   }
   if (bytes.size() < kPreambleBytes) throw Error(origin + " is truncated: " + std::to_string(bytes.size()) + " bytes");
   const auto version = get<uint32_t>(bytes, 8);
-  if (version != kModelFileVersion) {
-    throw Error(origin + " has format version " + std::to_string(version) + "; this whittle reads version " +
-                std::to_string(kModelFileVersion));
+  if (version < kOldestModelFileVersion || version > kModelFileVersion) {
+    throw Error(origin + " has format version " + std::to_string(version) + "; this whittle reads versions " +
+                std::to_string(kOldestModelFileVersion) + " to " + std::to_string(kModelFileVersion));
   }
   const auto header_size = get<uint32_t>(bytes, 12);
   const auto payload_size = get<uint64_t>(bytes, 16);

@@ -8,7 +8,7 @@
 
 namespace whittle::deploy {
 
-// The compiled-model file, version 1 (docs/deploy-format.md):
+// The compiled-model file, version 2 (docs/deploy-format.md):
 //   bytes 0-7    magic "WHTLDPLY"
 //   bytes 8-11   format version (uint32 little-endian)
 //   bytes 12-15  header length H (uint32)
@@ -17,7 +17,10 @@ namespace whittle::deploy {
 //   bytes 32-    the header, UTF-8 JSON; zero padding to a multiple of 64;
 //                then the payload: the packed tensors and the vocabulary,
 //                each at a 64-byte aligned offset that the header gives.
-constexpr uint32_t kModelFileVersion = 1;
+constexpr uint32_t kModelFileVersion = 2;
+// Version 1 stored integers as int4, int8, int16 or int32 only; version 2
+// stores each at its own width (int5, int6, ...). Both are read.
+constexpr uint32_t kOldestModelFileVersion = 1;
 
 std::string serialize_compiled_model(const CompiledModel& model);
 // Throws whittle::Error naming `origin` for anything that is not a complete,

@@ -31,6 +31,38 @@ TEST(ElementPacking, IntegersRoundTripInEveryLayout) {
   }
 }
 
+TEST(ElementPacking, EveryIntegerWidthRoundTripsAtExactlyItsBits) {
+  for (int64_t bits = 1; bits <= 32; ++bits) {
+    const ElementType type = integer_element_type(bits);
+    EXPECT_EQ(element_bits(type), bits);
+    EXPECT_EQ(parse_element_type(to_string(type), "test"), type);
+    for (Layout layout : {Layout::dense, Layout::bitmap, Layout::gaps}) {
+      for (int64_t count : {int64_t{1}, int64_t{9}, int64_t{1001}}) {
+        torch::Tensor values = random_integers(bits, std::max<int64_t>(count, 2), 0.3, 7);
+        PackedElements packed = pack_elements(values, type, layout);
+        EXPECT_EQ(static_cast<int64_t>(packed.bytes.size()) - packed.index_bytes, (packed.nonzeros * bits + 7) / 8);
+        EXPECT_TRUE(torch::equal(unpack_elements(packed, "test"), values)) << bits << " " << to_string(layout);
+      }
+    }
+  }
+  EXPECT_EQ(to_string(integer_element_type(6)), "int6");
+  EXPECT_THROW(parse_element_type("int0", "test"), Error);
+  EXPECT_THROW(parse_element_type("int33", "test"), Error);
+  EXPECT_THROW(parse_element_type("int06", "test"), Error);
+  EXPECT_THROW(integer_element_type(0), Error);
+}
+
+TEST(ElementPacking, SixBitElementsAreABitStreamLeastSignificantFirst) {
+  // 1, -1, 5, -32 as 6-bit patterns 000001, 111111, 000101, 100000, the first
+  // in the lowest bits: bytes 0xC1, 0x5F, 0x80.
+  PackedElements packed = pack_elements(torch::tensor({1, -1, 5, -32}, torch::kInt32), ElementType::integer(6),
+                                        Layout::dense);
+  ASSERT_EQ(packed.bytes.size(), 3u);
+  EXPECT_EQ(static_cast<uint8_t>(packed.bytes[0]), 0xC1);
+  EXPECT_EQ(static_cast<uint8_t>(packed.bytes[1]), 0x5F);
+  EXPECT_EQ(static_cast<uint8_t>(packed.bytes[2]), 0x80);
+}
+
 TEST(ElementPacking, FloatsRoundTripBitForBitIncludingNegativeZero) {
   torch::Tensor values = torch::randn({301});
   values.index_put_({torch::rand({301}) < 0.5}, 0.0f);

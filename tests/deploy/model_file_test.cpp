@@ -111,8 +111,8 @@ TEST(ModelFile, CorruptFilesAreReportedAsCorrupt) {
 TEST(ModelFile, OtherFilesAndVersionsAreRefused) {
   std::string bytes = serialize_compiled_model(compiled_tiny(8));
   std::string newer = bytes;
-  newer[8] = 2;
-  expect_error_containing(newer, "format version 2");
+  newer[8] = 3;
+  expect_error_containing(newer, "format version 3");
   expect_error_containing(std::string(4096, 'x'), "not a compiled whittle model");
   EXPECT_THROW(read_compiled_model("/nonexistent/model.whittle"), Error);
 }
