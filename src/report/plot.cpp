@@ -61,6 +61,7 @@ std::string script(const LinePlot& plot, const std::filesystem::path& base) {
      << "set ylabel " << quoted(plot.y_label) << "\n"
      << "set grid\nset key bottom right\n";
   if (plot.log_x) gp << "set logscale x\n";
+  if (plot.y_range) gp << "set yrange [" << plot.y_range->first << ":" << plot.y_range->second << "]\n";
   if (!plot.x_ticks.empty()) {
     gp << "set xtics (";
     for (std::size_t i = 0; i < plot.x_ticks.size(); ++i) gp << (i ? ", " : "") << plot.x_ticks[i];

@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,8 @@ struct LinePlot {
   std::vector<ReferenceLine> references;  // horizontal lines, e.g. the baseline
   std::vector<double> x_ticks;            // empty: gnuplot's choice
   bool log_x = false;                     // logarithmic x axis; every x must then be > 0
+  // The y axis from first to second; points outside are left off. None: gnuplot's choice.
+  std::optional<std::pair<double, double>> y_range = std::nullopt;
 };
 
 // Draws the plot with gnuplot into `<base>.png` and `<base>.svg`, keeping
