@@ -12,6 +12,6 @@ using RegisterCommand = void(CLI::App&);
 RegisterCommand register_tokenize_command, register_finetune_command, register_eval_command, register_quantize_command,
     register_export_command, register_prune_command, register_sweep_command, register_pretrain_command,
     register_eval_mlm_command, register_lora_command, register_lab_command, register_compile_command,
-    register_run_command;
+    register_run_command, register_search_command;
 
 }  // namespace whittle::cli

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   cli::RegisterCommand* const commands[] = {
       cli::register_tokenize_command,  cli::register_finetune_command, cli::register_eval_command,
       cli::register_quantize_command,  cli::register_export_command,   cli::register_prune_command,
-      cli::register_sweep_command,     cli::register_pretrain_command, cli::register_eval_mlm_command,
+      cli::register_sweep_command,     cli::register_search_command,   cli::register_pretrain_command, cli::register_eval_mlm_command,
       cli::register_lora_command,      cli::register_lab_command,      cli::register_compile_command,
       cli::register_run_command};
   for (cli::RegisterCommand* register_command : commands) register_command(app);
