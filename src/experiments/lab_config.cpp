@@ -1,5 +1,6 @@
 #include "experiments/lab_config.h"
 
+#include "experiments/mixed/mixed_search.h"
 #include "experiments/prune_sweep.h"
 #include "experiments/quant_sweep.h"
 #include "passes/config_file.h"
@@ -148,6 +149,36 @@ LabLoraConfig read_lora(const ConfigTable& table, const json& raw, uint64_t seed
   return lora;
 }
 
+LabMixedConfig read_mixed(const ConfigTable& table, uint64_t seed) {
+  table.allow_only({"enabled", "budget_points", "validation_size", "widths", "input_width", "refine_evaluations",
+                    "front_points", "qat_train_limit", "training"});
+  LabMixedConfig mixed;
+  mixed.enabled = table.boolean("enabled", false);
+  mixed.budget_points = table.number("budget_points", mixed.budget_points);
+  mixed.validation_size = table.integer("validation_size", mixed.validation_size);
+  mixed.widths = table.integers("widths", default_search_widths());
+  mixed.input_width = table.integer("input_width", mixed.input_width);
+  mixed.refine_evaluations = table.integer("refine_evaluations", mixed.refine_evaluations);
+  mixed.front_points = table.integer("front_points", mixed.front_points);
+  mixed.qat_train_limit = table.integer("qat_train_limit", mixed.qat_train_limit);
+  train::TrainOptions qat_defaults = train::hugging_face_trainer_defaults();
+  qat_defaults.freeze_embeddings = true;  // as the lab's QAT after LoRA
+  mixed.training = read_training(table.table("training"), qat_defaults, seed);
+  if (mixed.validation_size < 1) throw table.error("validation_size", "must be at least 1");
+  table.check("budget_points", [&] {
+    MixedSearchOptions options;
+    options.budget_points = mixed.budget_points;
+    options.widths = mixed.widths;
+    options.input_width = mixed.input_width;
+    options.refine_evaluations = mixed.refine_evaluations;
+    options.front_points = mixed.front_points;
+    options.qat_train_limit = mixed.qat_train_limit;
+    options.qat = mixed.training;
+    options.validate();
+  });
+  return mixed;
+}
+
 }  // namespace
 
 LabConfig parse_lab_config(json document, const std::string& origin, const fs::path& base_dir,
@@ -159,7 +190,7 @@ LabConfig parse_lab_config(json document, const std::string& origin, const fs::p
   if (overrides.base_model) set_path(document, "base", "model", *overrides.base_model, origin);
 
   ConfigTable root(document, origin);
-  root.allow_only({"title", "data", "base", "lora", "quantize", "prune", "eval"});
+  root.allow_only({"title", "data", "base", "lora", "quantize", "prune", "mixed", "eval"});
   LabConfig config;
   config.profile = profile;
   config.resolved = document;
@@ -183,6 +214,8 @@ LabConfig parse_lab_config(json document, const std::string& origin, const fs::p
   prune.check("sparsities", [&] { validate_sparsities(config.sparsities); });
   prune.check("methods", [&] { validate_prune_methods(config.prune_methods); });
   config.prune_finetune = read_training(prune.table("training"), train::hugging_face_trainer_defaults(), seed);
+
+  config.mixed = read_mixed(root.table("mixed"), seed);
 
   ConfigTable eval = root.table("eval");
   eval.allow_only({"batch_size"});

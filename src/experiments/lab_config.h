@@ -30,6 +30,21 @@ struct LabLoraConfig {
   train::TrainOptions training;
 };
 
+// The optional mixed-precision search (whittle search quant) from the LoRA
+// model: per-tensor widths within an accuracy budget on a validation set
+// carved out of the train split.
+struct LabMixedConfig {
+  bool enabled = false;
+  double budget_points = 0.5;
+  int64_t validation_size = 2000;
+  std::vector<int64_t> widths;  // empty: the search's default (4 to 16)
+  int64_t input_width = 8;
+  int64_t refine_evaluations = 24;
+  int64_t front_points = 8;
+  int64_t qat_train_limit = 0;
+  train::TrainOptions training;  // the short QAT of the chosen widths
+};
+
 struct LabDataConfig {
   std::filesystem::path source;  // empty: the IMDb sample shipped with whittle
   bool source_required = false;  // a profile meant for the full dataset must not fall back to the sample
@@ -50,6 +65,7 @@ struct LabConfig {
   std::vector<std::string> prune_methods;
   bool prune_activations = true;
   train::TrainOptions prune_finetune;
+  LabMixedConfig mixed;
   int64_t eval_batch_size = 32;
 
   std::string profile;     // the profile applied, "" for none

@@ -8,6 +8,7 @@
 #include "experiments/compressed_model.h"
 #include "experiments/lab_report_writer.h"
 #include "experiments/lora_training.h"
+#include "experiments/mixed/mixed_search.h"
 #include "experiments/prune_sweep.h"
 #include "experiments/quant_sweep.h"
 #include "experiments/stage_book.h"
@@ -38,6 +39,7 @@ struct LabPaths {
   fs::path quantize_dir() const { return run / "quantize"; }
   fs::path best_qat_model() const { return quantize_dir() / "models" / "best-qat"; }
   fs::path prune_dir() const { return run / "prune"; }
+  fs::path mixed_dir() const { return run / "mixed"; }
 };
 
 // Who runs a stage when several processes share the lab.
@@ -149,6 +151,39 @@ json prune_stage(const LabConfig& config, const LabInputs& inputs, const LabPath
   return {{"results", (paths.prune_dir() / "results.json").string()}};
 }
 
+// The search is sequential: one process runs it, the others wait for its record.
+json mixed_stage(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths, std::ostream& log) {
+  MixedSearchOptions options{sweep_setup(config, inputs, paths.lora_model(), paths.mixed_dir())};
+  options.shard = {};
+  options.wait_for_others = false;
+  options.tokenizer_dir = inputs.tokenizer_dir;
+  options.budget_points = config.mixed.budget_points;
+  options.validation_size = config.mixed.validation_size;
+  options.validation_seed = config.data.seed;
+  options.widths = config.mixed.widths;
+  options.input_width = config.mixed.input_width;
+  options.refine_evaluations = config.mixed.refine_evaluations;
+  options.front_points = config.mixed.front_points;
+  options.qat = config.mixed.training;
+  options.qat_train_limit = config.mixed.qat_train_limit;
+  json summary = to_json(run_mixed_search(options, inputs.train_set, inputs.test_set, log));
+  summary.erase("formats");
+  summary["config"] = (paths.mixed_dir() / "mixed-config.toml").string();
+  return summary;
+}
+
+// Sensitivity, uniform references and search evaluations on the validation
+// set, one epoch of QAT, and the test-split report.
+double mixed_stage_work(const LabConfig& config, const LabInputs& inputs) {
+  const double train_tokens = static_cast<double>(inputs.train_set.total_tokens());
+  const double per_review = inputs.train_set.size() > 0 ? train_tokens / static_cast<double>(inputs.train_set.size()) : 0.0;
+  const double validation = per_review * static_cast<double>(config.mixed.validation_size);
+  const double widths = static_cast<double>(config.mixed.widths.size());
+  const double evaluations = 44.0 * widths + 2.0 * widths + 20.0 + static_cast<double>(config.mixed.refine_evaluations);
+  const double test = static_cast<double>(inputs.test_set.total_tokens());
+  return evaluations * validation + static_cast<double>(config.mixed.training.epochs) * 3.0 * train_tokens + 9.0 * test;
+}
+
 std::vector<Stage> lab_stages(const LabConfig& config, const LabInputs& inputs, const LabPaths& paths,
                               StageBook& book, std::ostream& log) {
   double test = static_cast<double>(inputs.test_set.total_tokens());
@@ -170,6 +205,10 @@ std::vector<Stage> lab_stages(const LabConfig& config, const LabInputs& inputs, 
   stages.push_back({"prune", "random and L1-norm pruning sweep",
                     prune_points * prune_factor * (test + stage_training_work(inputs, config.prune_finetune)),
                     [&] { return prune_stage(config, inputs, paths, log); }, StageSharing::all_processes});
+  if (config.mixed.enabled) {
+    stages.push_back({"mixed", "mixed-precision search within the accuracy budget", mixed_stage_work(config, inputs),
+                      [&] { return mixed_stage(config, inputs, paths, log); }});
+  }
   stages.push_back({"report", "report.md, report.html, size figure", 0.0, [&] {
                       book.refresh();
                       return write_lab_report(config, paths.run, book.entries(), log);

@@ -33,6 +33,8 @@ struct LabInputs {
 //   lora      LoRA fine-tuning, then the adapters fused              lora/model
 //   quantize  PTQ and QAT for every width; keeps the best QAT model  quantize/
 //   prune     random and L1-norm pruning of the best QAT model       prune/
+//   mixed     (optional, [mixed] enabled) per-tensor widths within   mixed/
+//             an accuracy budget, from the LoRA model
 //   report    report.md, report.html and the size figure             report.*
 // A stage whose record is in stages.json is skipped, and the sweeps resume
 // point by point, so a killed run continues where it stopped. The config of

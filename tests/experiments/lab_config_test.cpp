@@ -132,3 +132,24 @@ TEST(ShippedLabConfig, EpochsPerStageComeFromTheProfile) {
 
 }  // namespace
 }  // namespace whittle::experiments
+
+namespace whittle::experiments {
+namespace {
+
+TEST(LabConfig, MixedStageIsOffUnlessEnabledAndItsKeysAreChecked) {
+  EXPECT_FALSE(parse().mixed.enabled);
+  LabConfig mixed = parse("", {"mixed.enabled=true", "mixed.budget_points=0.3", "mixed.validation_size=500",
+                               "mixed.widths=[4, 6, 8]", "mixed.training.epochs=2"});
+  EXPECT_TRUE(mixed.mixed.enabled);
+  EXPECT_DOUBLE_EQ(mixed.mixed.budget_points, 0.3);
+  EXPECT_EQ(mixed.mixed.validation_size, 500);
+  EXPECT_EQ(mixed.mixed.widths, (std::vector<int64_t>{4, 6, 8}));
+  EXPECT_EQ(mixed.mixed.training.epochs, 2);
+  EXPECT_TRUE(mixed.mixed.training.freeze_embeddings);
+  EXPECT_THROW(parse("", {"mixed.budget_points=-1"}), Error);
+  EXPECT_THROW(parse("", {"mixed.widths=[1]"}), Error);
+  EXPECT_THROW(parse("", {"mixed.budget=1"}), Error);
+}
+
+}  // namespace
+}  // namespace whittle::experiments
