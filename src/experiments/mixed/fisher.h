@@ -25,7 +25,7 @@ struct FisherScores {
   double seconds = 0.0;
 };
 
-// One example at a time (the per-example gradients the Fisher needs), the
+// Batches of 8 reviews with the loss summed over them (see fisher.cpp), the
 // model in evaluation mode (no dropout), its parameters left as they were.
 FisherScores fisher_scores(model::BertForSequenceClassification& model, const data::TokenizedDataset& examples,
                            const std::vector<int64_t>& widths, const FracTable& fracs);

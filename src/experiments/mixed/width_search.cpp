@@ -1,6 +1,8 @@
 #include "experiments/mixed/width_search.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <iomanip>
 #include <optional>
 #include <ostream>
@@ -92,22 +94,53 @@ void measure_front(const AllocationProblem& problem, const std::vector<WidthChoi
   for (size_t index : chosen) search.fits(path[index], "front, path " + std::to_string(index));
 }
 
+WidthChoice with_moves(WidthChoice choice, const std::vector<WidthMove>& moves) {
+  for (const WidthMove& move : moves) choice[move.key] = move.to;
+  return choice;
+}
+
+// Single one-width steps from `current`, each measured and kept when within
+// budget. First all the steps predicted free, together (biases, mostly:
+// many tiny tensors that would each cost a measurement for a few hundred
+// bits); then one at a time, most bits saved first, since the greedy path
+// already took the cheap ones and stopped where the next went over. A step
+// that went over budget is not tried again.
 void refine(const AllocationProblem& problem, WidthChoice current, int64_t evaluations, SearchLog& search) {
-  std::set<WidthChoice> over_budget;
+  std::set<std::pair<std::string, int64_t>> over_budget;
+  bool free_steps_failed = false;
   while (evaluations > 0) {
-    bool moved = false;
+    std::vector<WidthMove> moves;
     for (const WidthMove& move : single_step_moves(problem, current)) {
-      WidthChoice candidate = current;
-      candidate[move.key] = move.to;
-      if (over_budget.contains(candidate)) continue;
+      if (!over_budget.contains({move.key, move.to})) moves.push_back(move);
+    }
+    if (moves.empty()) return;
+    std::vector<WidthMove> free;
+    std::copy_if(moves.begin(), moves.end(), std::back_inserter(free),
+                 [](const WidthMove& move) { return move.added_damage <= 0.0; });
+    if (free.size() >= 2 && !free_steps_failed) {
+      --evaluations;
+      WidthChoice candidate = with_moves(current, free);
+      if (search.fits(candidate, "refine: " + std::to_string(free.size()) + " steps predicted free")) {
+        current = std::move(candidate);
+      } else {
+        free_steps_failed = true;
+      }
+      continue;
+    }
+    std::stable_sort(moves.begin(), moves.end(),
+                     [](const WidthMove& a, const WidthMove& b) { return a.bits_saved > b.bits_saved; });
+    bool moved = false;
+    for (const WidthMove& move : moves) {
       if (evaluations-- <= 0) return;
+      WidthChoice candidate = with_moves(current, {move});
       const std::string step = "refine " + move.key + " " + std::to_string(move.from) + "→" + std::to_string(move.to);
       if (search.fits(candidate, step)) {
         current = std::move(candidate);
+        free_steps_failed = false;
         moved = true;
         break;
       }
-      over_budget.insert(std::move(candidate));
+      over_budget.insert({move.key, move.to});
     }
     if (!moved) return;
   }

@@ -60,9 +60,11 @@ struct WidthSearchOutcome {
 //   2. a binary search along it for the narrowest measured within budget
 //      (accuracy falls along the path, if not strictly);
 //   3. `front_points` more path points, evenly spaced in bits, for the front;
-//   4. refinement: single-width steps from the chosen point, cheapest
-//      predicted first, each kept when its measurement stays within budget,
-//      until `refine_evaluations` are spent or no step is left.
+//   4. refinement: one-width steps from the best point so far, each kept
+//      when its measurement stays within budget: first every step predicted
+//      free at once, then single steps, most bits saved first, none tried
+//      twice once over budget, until `refine_evaluations` are spent or no
+//      step is left.
 // The result is the smallest measured configuration within budget.
 WidthSearchOutcome search_widths(const AllocationProblem& problem,
                                  const std::function<MixedFormats(const WidthChoice&)>& formats_of_choice,
