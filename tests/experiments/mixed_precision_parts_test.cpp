@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
 
 #include "experiments/mixed/bit_allocation.h"
 #include "experiments/mixed/frac_choice.h"
 #include "experiments/mixed/mixed_config.h"
 #include "experiments/mixed/sensitivity.h"
 #include "experiments/mixed/validation_split.h"
+#include "experiments/mixed/width_search.h"
 #include "passes/quantize/quantize_config.h"
 #include "support/error_message.h"
 #include "support/synthetic_task.h"
@@ -101,6 +103,50 @@ TEST(BitAllocation, SingleStepMovesGoOneCandidateNarrower) {
   EXPECT_EQ(moves[0].to, 6);
   EXPECT_EQ(moves[1].key, "small");
   EXPECT_EQ(moves[1].to, 4);
+}
+
+// A measured accuracy that the predictions get partly wrong: the big
+// tensor's 4 bits cost less than its sensitivity said, the small one's more.
+MeasuredConfig synthetic_measure(const AllocationProblem& problem, const WidthChoice& choice) {
+  const std::map<std::string, std::map<int64_t, double>> truth = {
+      {"big", {{4, 0.004}, {6, 0.002}, {8, 0.0}}},
+      {"small", {{4, 0.02}, {6, 0.0}, {8, 0.0}}}};
+  MeasuredConfig measured;
+  measured.accuracy = 0.9;
+  for (const auto& [key, width] : choice) measured.accuracy -= truth.at(key).at(width);
+  measured.bits.bits = total_bits(problem, choice);
+  measured.bits.parameters = total_elements(problem);
+  return measured;
+}
+
+TEST(WidthSearch, EndsWithinBudgetAndRefinementFindsWhatThePredictionsMissed) {
+  AllocationProblem problem = two_tensor_problem();
+  problem.damage["small"][4] = 0.001;  // predicted nearly free, truly 0.02
+  const WidthSearchSettings settings{0.9 - 0.005, 0, 4};
+  int64_t measured = 0;
+  auto measure = [&](const WidthChoice& choice) {
+    ++measured;
+    return synthetic_measure(problem, choice);
+  };
+  std::ostringstream log;
+  const WidthSearchOutcome outcome = search_widths(problem, measure, settings, log);
+  ASSERT_TRUE(outcome.budget_met) << log.str();
+  EXPECT_GE(outcome.measured.accuracy, settings.target_accuracy);
+  // The path goes small 8→6, big 8→6, small 6→4, big 6→4: the binary search
+  // stops at both at 6 (small at 4 goes over); refinement then finds that
+  // big at 4 fits.
+  EXPECT_EQ(outcome.choice, (WidthChoice{{"big", 4}, {"small", 6}})) << log.str();
+  EXPECT_EQ(outcome.evaluations, measured);
+  EXPECT_LE(outcome.evaluations, most_search_evaluations(problem, settings));
+}
+
+TEST(WidthSearch, ReportsTheWidestChoiceWhenNothingIsWithinBudget) {
+  const AllocationProblem problem = two_tensor_problem();
+  std::ostringstream log;
+  const WidthSearchOutcome outcome = search_widths(
+      problem, [&](const WidthChoice& choice) { return synthetic_measure(problem, choice); }, {0.95, 2, 4}, log);
+  EXPECT_FALSE(outcome.budget_met);
+  EXPECT_EQ(outcome.choice, widest_choice(problem));
 }
 
 TEST(RankComparison, SpearmanOfAgreeingAndReversedOrders) {

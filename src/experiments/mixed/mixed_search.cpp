@@ -276,11 +276,11 @@ MixedSearchSummary run_mixed_search(const MixedSearchOptions& options, const dat
   phases.begin("search");
   const AllocationProblem problem = allocation_problem(table, pool, options.widths);
   ConfigMeter meter(store, pool, split.validation, options.eval);
-  auto formats_of_choice = [&](const WidthChoice& choice) {
-    return formats_of(pool.linears(), choice, options.input_width, fracs);
+  auto measure = [&](const WidthChoice& choice) {
+    return meter.measure(formats_of(pool.linears(), choice, options.input_width, fracs));
   };
   WidthSearchSettings settings{summary.target_accuracy, options.front_points, options.refine_evaluations};
-  const WidthSearchOutcome found = search_widths(problem, formats_of_choice, meter, settings, log);
+  const WidthSearchOutcome found = search_widths(problem, measure, settings, log);
   summary.chosen = found.measured.formats;
   summary.chosen_bits = found.measured.bits;
   summary.chosen_validation_accuracy = found.measured.accuracy;

@@ -19,13 +19,11 @@ bool within(const MeasuredConfig& measured, double target) { return measured.acc
 // Measures and logs; tracks the smallest configuration within budget.
 class SearchLog {
  public:
-  SearchLog(const std::function<MixedFormats(const WidthChoice&)>& formats_of_choice, ConfigMeter& meter,
-            double target, int64_t most, std::ostream& log)
-      : formats_of_choice_(formats_of_choice), meter_(meter), target_(target), log_(log),
-        progress_("search", most, log) {}
+  SearchLog(const ChoiceMeasure& measure, double target, int64_t most, std::ostream& log)
+      : measure_(measure), target_(target), log_(log), progress_("search", most, log) {}
 
   bool fits(const WidthChoice& choice, const std::string& step) {
-    MeasuredConfig measured = meter_.measure(formats_of_choice_(choice));
+    MeasuredConfig measured = measure_(choice);
     ++evaluations_;
     const bool fits = within(measured, target_);
     std::ostringstream line;
@@ -51,8 +49,7 @@ class SearchLog {
   }
 
  private:
-  const std::function<MixedFormats(const WidthChoice&)>& formats_of_choice_;
-  ConfigMeter& meter_;
+  const ChoiceMeasure& measure_;
   double target_;
   std::ostream& log_;
   Progress progress_;
@@ -99,44 +96,47 @@ WidthChoice with_moves(WidthChoice choice, const std::vector<WidthMove>& moves) 
   return choice;
 }
 
+// Steps not worth a measurement of their own: predicted free, or saving
+// less than 1/200 of the bits (a bias, the classifier's weight).
+constexpr int64_t kSmallStepShare = 200;
+
 // Single one-width steps from `current`, each measured and kept when within
-// budget. First all the steps predicted free, together (biases, mostly:
-// many tiny tensors that would each cost a measurement for a few hundred
-// bits); then one at a time, most bits saved first, since the greedy path
-// already took the cheap ones and stopped where the next went over. A step
-// that went over budget is not tried again.
+// budget. First the small steps all together (many tiny tensors would each
+// cost a measurement for a few hundred bits); then the others one at a
+// time, most bits saved first, since the greedy path already took the cheap
+// ones and stopped where the next went over. A step that went over budget
+// is not tried again; once the small steps together have, they are left.
 void refine(const AllocationProblem& problem, WidthChoice current, int64_t evaluations, SearchLog& search) {
   std::set<std::pair<std::string, int64_t>> over_budget;
-  bool free_steps_failed = false;
+  bool small_steps_failed = false;
   while (evaluations > 0) {
-    std::vector<WidthMove> moves;
+    const int64_t bits = total_bits(problem, current);
+    std::vector<WidthMove> small, large;
     for (const WidthMove& move : single_step_moves(problem, current)) {
-      if (!over_budget.contains({move.key, move.to})) moves.push_back(move);
+      if (over_budget.contains({move.key, move.to})) continue;
+      const bool is_small = move.added_damage <= 0.0 || move.bits_saved * kSmallStepShare < bits;
+      (is_small ? small : large).push_back(move);
     }
-    if (moves.empty()) return;
-    std::vector<WidthMove> free;
-    std::copy_if(moves.begin(), moves.end(), std::back_inserter(free),
-                 [](const WidthMove& move) { return move.added_damage <= 0.0; });
-    if (free.size() >= 2 && !free_steps_failed) {
+    if (small.size() >= 2 && !small_steps_failed) {
       --evaluations;
-      WidthChoice candidate = with_moves(current, free);
-      if (search.fits(candidate, "refine: " + std::to_string(free.size()) + " steps predicted free")) {
+      WidthChoice candidate = with_moves(current, small);
+      if (search.fits(candidate, "refine: " + std::to_string(small.size()) + " small steps together")) {
         current = std::move(candidate);
       } else {
-        free_steps_failed = true;
+        small_steps_failed = true;
       }
       continue;
     }
-    std::stable_sort(moves.begin(), moves.end(),
+    if (small.size() == 1 && !small_steps_failed) large.push_back(small.front());
+    std::stable_sort(large.begin(), large.end(),
                      [](const WidthMove& a, const WidthMove& b) { return a.bits_saved > b.bits_saved; });
     bool moved = false;
-    for (const WidthMove& move : moves) {
+    for (const WidthMove& move : large) {
       if (evaluations-- <= 0) return;
       WidthChoice candidate = with_moves(current, {move});
       const std::string step = "refine " + move.key + " " + std::to_string(move.from) + "→" + std::to_string(move.to);
       if (search.fits(candidate, step)) {
         current = std::move(candidate);
-        free_steps_failed = false;
         moved = true;
         break;
       }
@@ -184,9 +184,8 @@ int64_t most_search_evaluations(const AllocationProblem& problem, const WidthSea
          std::max<int64_t>(settings.refine_evaluations, 0);
 }
 
-WidthSearchOutcome search_widths(const AllocationProblem& problem,
-                                 const std::function<MixedFormats(const WidthChoice&)>& formats_of_choice,
-                                 ConfigMeter& meter, const WidthSearchSettings& settings, std::ostream& log) {
+WidthSearchOutcome search_widths(const AllocationProblem& problem, const ChoiceMeasure& measure,
+                                 const WidthSearchSettings& settings, std::ostream& log) {
   const std::vector<WidthChoice> path = greedy_path(problem);
   log << "search: greedy path of " << path.size() << " configurations, from " << std::fixed << std::setprecision(2)
       << static_cast<double>(total_bits(problem, path.front())) / static_cast<double>(total_elements(problem))
@@ -194,7 +193,7 @@ WidthSearchOutcome search_widths(const AllocationProblem& problem,
       << " bits/parameter; budget: validation accuracy >= " << std::setprecision(4) << settings.target_accuracy
       << "\n";
   log.unsetf(std::ios::floatfield);
-  SearchLog search(formats_of_choice, meter, settings.target_accuracy, most_search_evaluations(problem, settings), log);
+  SearchLog search(measure, settings.target_accuracy, most_search_evaluations(problem, settings), log);
   narrowest_within(path, search);
   measure_front(problem, path, settings.front_points, search);
   if (search.best()) refine(problem, search.best()->choice, settings.refine_evaluations, search);

@@ -61,14 +61,16 @@ struct WidthSearchOutcome {
 //      (accuracy falls along the path, if not strictly);
 //   3. `front_points` more path points, evenly spaced in bits, for the front;
 //   4. refinement: one-width steps from the best point so far, each kept
-//      when its measurement stays within budget: first every step predicted
-//      free at once, then single steps, most bits saved first, none tried
-//      twice once over budget, until `refine_evaluations` are spent or no
-//      step is left.
+//      when its measurement stays within budget: first the small steps
+//      (predicted free, or under 1/200 of the bits) all at once, then single
+//      steps, most bits saved first, none tried twice once over budget,
+//      until `refine_evaluations` are spent or no step is left.
 // The result is the smallest measured configuration within budget.
-WidthSearchOutcome search_widths(const AllocationProblem& problem,
-                                 const std::function<MixedFormats(const WidthChoice&)>& formats_of_choice,
-                                 ConfigMeter& meter, const WidthSearchSettings& settings, std::ostream& log);
+// `measure` gives a width choice's validation accuracy and bits (the
+// search's only contact with a model: ConfigMeter through formats_of).
+using ChoiceMeasure = std::function<MeasuredConfig(const WidthChoice&)>;
+WidthSearchOutcome search_widths(const AllocationProblem& problem, const ChoiceMeasure& measure,
+                                 const WidthSearchSettings& settings, std::ostream& log);
 
 // The largest number of measurements search_widths makes on this problem.
 int64_t most_search_evaluations(const AllocationProblem& problem, const WidthSearchSettings& settings);
