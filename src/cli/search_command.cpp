@@ -74,6 +74,9 @@ void add_search_flags(CLI::App& command, SearchQuantArguments& arguments) {
   command.add_option("--validation-size", search.validation_size, "reviews carved out of the train split")
       ->capture_default_str();
   command.add_option("--validation-seed", search.validation_seed, "seed of the validation split")->capture_default_str();
+  command.add_option("--sensitivity-size", search.sensitivity_size,
+                     "validation reviews of the sensitivity table (a balanced subset)")
+      ->capture_default_str();
   command.add_option("--calibration-size", search.calibration_size,
                      "validation reviews that choose the inputs' frac widths")
       ->capture_default_str();

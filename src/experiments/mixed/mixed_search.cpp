@@ -39,6 +39,7 @@ json signature(const MixedSearchOptions& options, const ValidationSplit& split) 
           {"validation", describe(split)},
           {"widths", options.widths},
           {"input_width", options.input_width},
+          {"sensitivity_size", options.sensitivity_size},
           {"calibration_size", options.calibration_size},
           {"fisher_size", options.fisher_size}};
 }
@@ -58,10 +59,15 @@ std::vector<int64_t> frac_widths(const MixedSearchOptions& options) {
 
 using Search = SearchState;
 
-double float_phase(Search& s) {
+// The float model on the validation set, and on the sensitivity subset.
+double float_phase(Search& s, const data::TokenizedDataset& sensitivity_set) {
   if (!s.store.has("float")) {
     ModelPool::Lease lease = s.pool.take();
     s.store.put("float", to_json(train::evaluate(lease.model(), s.split.validation, s.options.eval, s.log)));
+  }
+  if (!s.store.has("float/sensitivity")) {
+    ModelPool::Lease lease = s.pool.take();
+    s.store.put("float/sensitivity", to_json(train::evaluate(lease.model(), sensitivity_set, s.options.eval, s.log)));
   }
   return s.store.get("float")->at("accuracy").get<double>();
 }
@@ -105,21 +111,21 @@ std::vector<QuantTarget> all_targets(const ModelPool& pool) {
   return targets;
 }
 
-std::vector<SweepPoint> sensitivity_points(Search& s, const FracTable& fracs) {
+std::vector<SweepPoint> sensitivity_points(Search& s, const FracTable& fracs, const data::TokenizedDataset& set) {
   std::vector<SweepPoint> points;
   for (const QuantTarget& target : all_targets(s.pool)) {
     for (int64_t width : s.options.widths) {
       const passes::FixedPointFormat format{width, fracs.at(target.key()).at(width)};
       points.push_back({sensitivity_key(target, width),
-                        [&s, target, format](std::ostream&) -> json {
+                        [&s, &set, target, format](std::ostream&) -> json {
                           ModelPool::Lease lease = s.pool.take();
                           linear_named(lease.model(), target.linear)->attach(OneTensorQuantize(target.role, format).ptr());
                           std::ostream quiet(nullptr);
-                          auto result = train::evaluate(lease.model(), s.split.validation, s.options.eval, quiet);
+                          auto result = train::evaluate(lease.model(), set, s.options.eval, quiet);
                           return {{"loss", result.loss}, {"accuracy", result.accuracy},
                                   {"width", format.width}, {"frac_width", format.frac_width}};
                         },
-                        evaluation_work(s.split.validation)});
+                        evaluation_work(set)});
     }
   }
   return points;
@@ -151,7 +157,7 @@ void run_points(Search& s, const std::vector<SweepPoint>& points, const std::str
 
 SensitivityTable sensitivity_table(Search& s, const FracTable& fracs, const FisherScores& fisher) {
   SensitivityTable table;
-  const json float_result = *s.store.get("float");
+  const json float_result = *s.store.get("float/sensitivity");
   table.float_loss = float_result.at("loss").get<double>();
   table.float_accuracy = float_result.at("accuracy").get<double>();
   for (const QuantTarget& target : all_targets(s.pool)) {
@@ -219,6 +225,7 @@ void MixedSearchOptions::validate() const {
   for (int64_t width : test_uniform_widths) {
     if (width < 2 || width > 32) throw Error("uniform widths must be from 2 to 32 bits, got " + std::to_string(width));
   }
+  if (sensitivity_size < 1) throw Error("--sensitivity-size must be at least 1");
   if (calibration_size < 1) throw Error("--calibration-size must be at least 1");
   if (fisher_size < 1) throw Error("--fisher-size must be at least 1");
   if (refine_evaluations < 0) throw Error("--refine-evaluations must not be negative");
@@ -260,15 +267,17 @@ MixedSearchSummary run_mixed_search(const MixedSearchOptions& options, const dat
 
   SearchPhases phases(log, planned_phases(options, split, test_set, store, pool.linears().size()));
   MixedSearchSummary summary;
+  const data::TokenizedDataset sensitivity_set =
+      validation_subset(split.validation, options.sensitivity_size, options.validation_seed + 4);
   phases.begin("float");
-  summary.float_validation_accuracy = float_phase(s);
+  summary.float_validation_accuracy = float_phase(s, sensitivity_set);
   summary.target_accuracy = summary.float_validation_accuracy - options.budget_points / 100.0;
   phases.begin("fracs");
   const FracTable fracs = frac_phase(s);
   phases.begin("fisher");
   const FisherScores fisher = fisher_phase(s, fracs);
   phases.begin("sensitivity");
-  run_points(s, sensitivity_points(s, fracs), "sensitivity");
+  run_points(s, sensitivity_points(s, fracs, sensitivity_set), "sensitivity");
   phases.begin("uniform");
   run_points(s, uniform_points(s, fracs), "uniform widths");
   const SensitivityTable table = sensitivity_table(s, fracs, fisher);

@@ -29,6 +29,9 @@ struct MixedSearchOptions : SweepSetup {
   int64_t input_width = 8;              // every Linear input; 8 keeps the engine's int8 kernels
   int64_t validation_size = 2000;       // carved out of the train split
   uint64_t validation_seed = 0;
+  // Validation reviews of the sensitivity table (a balanced subset: the table
+  // only ranks tensors, while the budget is judged on the whole set).
+  int64_t sensitivity_size = 1000;
   int64_t calibration_size = 32;        // validation reviews that choose the inputs' frac widths
   int64_t fisher_size = 256;            // validation reviews of the one-pass ranking
   int64_t refine_evaluations = 24;      // measured single steps after the greedy path

@@ -35,6 +35,7 @@ std::vector<SearchPhase> planned_phases(const MixedSearchOptions& options, const
                                         const data::TokenizedDataset& test_set, const ResultStore& store,
                                         size_t linears) {
   const double validation = evaluation_work(split.validation);
+  const double sensitivity = share(split.validation, options.sensitivity_size);
   const auto widths = static_cast<int64_t>(options.widths.size());
   const auto tensors = static_cast<int64_t>(3 * linears);
   const double training = share(split.remainder, options.qat_train_limit > 0 ? options.qat_train_limit
@@ -42,13 +43,14 @@ std::vector<SearchPhase> planned_phases(const MixedSearchOptions& options, const
   auto unless_stored = [&](const std::string& key, double work) { return store.has(key) ? 0.0 : work; };
   const double test_points = kFixedTestPoints + 2.0 * static_cast<double>(options.test_uniform_widths.size());
   return {
-      {"float", "the float model on the validation set", unless_stored("float", validation)},
+      {"float", "the float model on the validation set and its sensitivity subset",
+       unless_stored("float", validation) + unless_stored("float/sensitivity", sensitivity)},
       {"fracs", "frac widths: least squared error of weights, biases and calibration inputs",
        unless_stored("fracs", kCalibrationCost * share(split.validation, options.calibration_size))},
       {"fisher", "one-pass ranking: quantization error weighted by squared gradients",
        unless_stored("fisher", kFisherCost * share(split.validation, options.fisher_size))},
       {"sensitivity", "every tensor alone at every width",
-       static_cast<double>(pending(store, "sensitivity/", tensors * widths)) * validation},
+       static_cast<double>(pending(store, "sensitivity/", tensors * widths)) * sensitivity},
       {"uniform", "uniform widths, frac width/2 and calibrated",
        static_cast<double>(pending(store, "uniform/", 2 * widths)) * validation},
       {"search", "greedy path, binary search, measured refinement",
