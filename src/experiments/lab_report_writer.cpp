@@ -1,6 +1,7 @@
 #include "experiments/lab_report_writer.h"
 
 #include <algorithm>
+#include <iomanip>
 #include <ostream>
 #include <sstream>
 
@@ -133,7 +134,7 @@ double points_wall_seconds(const json& points) {
 
 std::vector<report::StageTiming> stage_timings(const json& stages, const fs::path& run_dir) {
   std::vector<report::StageTiming> timings;
-  for (const char* name : {"base", "lora", "quantize", "prune"}) {  // the pipeline's order
+  for (const char* name : {"base", "lora", "quantize", "prune", "mixed"}) {  // the pipeline's order
     if (!stages.contains(name)) continue;
     const json& entry = stages.at(name);
     report::StageTiming timing{name, entry.at("seconds").get<double>(), true, "finished " + entry.value("finished", ""),
@@ -199,6 +200,26 @@ std::string describe_data(const LabConfig& config) {
   return text.str();
 }
 
+// What the optional mixed-precision stage chose, in one sentence.
+std::optional<std::string> mixed_note(const json& stages) {
+  if (!stages.contains("mixed")) return std::nullopt;
+  const json& summary = stages.at("mixed").at("summary");
+  std::ostringstream note;
+  note << std::fixed << std::setprecision(2) << "Mixed precision (mixed/, docs/mixed-precision.md): "
+       << summary.at("average_bits").get<double>() << " bits per Linear parameter on average, validation accuracy "
+       << std::setprecision(4) << summary.at("validation_accuracy").get<double>() << " against float's "
+       << summary.at("float_validation_accuracy").get<double>() << " (budget met: "
+       << (summary.at("budget_met").get<bool>() ? "yes" : "no") << ")";
+  if (summary.contains("test")) {
+    for (const auto& row : summary.at("test")) {
+      note << "; " << row.at("model").get<std::string>() << " " << row.at("test_accuracy").get<double>();
+    }
+    note << " on the test split";
+  }
+  note << ". Config: " << summary.value("config", std::string("mixed/mixed-config.toml")) << ".";
+  return note.str();
+}
+
 }  // namespace
 
 json write_lab_report(const LabConfig& config, const fs::path& run_dir, const json& stages, std::ostream& log) {
@@ -218,6 +239,9 @@ json write_lab_report(const LabConfig& config, const fs::path& run_dir, const js
     lab.pruning = prune_rows(run_dir / "prune").rows;
     lab.figures.push_back({"Accuracy against sparsity", "prune/pruning"});
   }
+  if (fs::exists(run_dir / "mixed" / "pareto.png")) {
+    lab.figures.push_back({"Mixed precision against uniform widths (validation set)", "mixed/pareto"});
+  }
   lab.references = report::mase_references();
   lab.protocol = stage_protocols(config);
   lab.configs.push_back({"lab config (after profile and overrides)", "json", config.resolved.dump(2)});
@@ -230,6 +254,7 @@ json write_lab_report(const LabConfig& config, const fs::path& run_dir, const js
   lab.notes.push_back(
       "The published numbers start from the pretrained prajjwal1/bert-tiny, whose weights cannot be obtained here; "
       "whittle's base model is stated above. docs/mase-fidelity.md lists where whittle's lab and Mase's differ.");
+  if (auto note = mixed_note(stages)) lab.notes.push_back(*note);
   auto files = report::write_lab_report(lab, run_dir);
   log << "report: " << files.markdown.string() << ", " << files.html.string() << "\n";
   return {{"markdown", files.markdown.string()}, {"html", files.html.string()}};

@@ -133,6 +133,31 @@ TEST(LabCommand, BaseFromACheckpointCanRedrawItsTopAttention) {
   EXPECT_TRUE(contains(markdown, "tutorial_4_pruning.ipynb"));
 }
 
+TEST(LabCommand, MixedPrecisionStageRunsWhenEnabled) {
+  TempDir dir;
+  write_text(dir / "lab.toml", tiny_lab_config());
+  const RunOptions generous{.timeout = std::chrono::seconds(180)};
+  RunResult run = run_whittle(lab_arguments(dir, {"--profile", "smaller", "--set", "mixed.enabled=true", "--set",
+                                                  "mixed.validation_size=2", "--set", "mixed.widths=[4, 8]", "--set",
+                                                  "mixed.refine_evaluations=2", "--set", "mixed.front_points=1"}),
+                              dir, generous);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  json stages = json::parse(read_text(dir / "run" / "stages.json"));
+  ASSERT_TRUE(stages.contains("mixed")) << stages.dump();
+  const json& summary = stages.at("mixed").at("summary");
+  EXPECT_EQ(summary.at("config").get<std::string>(), (dir / "run" / "mixed" / "mixed-config.toml").string());
+  EXPECT_GT(summary.at("average_bits").get<double>(), 0.0);
+  for (const char* file : {"mixed-config.toml", "sensitivity.csv", "pareto.png", "summary.json"}) {
+    EXPECT_TRUE(fs::is_regular_file(dir / "run" / "mixed" / file)) << file;
+  }
+  EXPECT_TRUE(contains(read_text(dir / "run" / "lab.log"), "[lab 5/6] mixed"));
+  const std::string markdown = read_text(dir / "run" / "report.md");
+  EXPECT_TRUE(contains(markdown, "Mixed precision (mixed/, docs/mixed-precision.md):")) << markdown;
+  EXPECT_TRUE(contains(markdown, "mixed/pareto.png")) << markdown;
+  const json signature = json::parse(read_text(dir / "run" / "mixed" / "results.json")).at("signature");
+  EXPECT_EQ(signature.at("base_model").get<std::string>(), (dir / "run" / "lora" / "model").string());
+}
+
 TEST(LabCommand, TwoProcessesShareOneRunUnderMpirun) {
   ASSERT_TRUE(fs::exists("/usr/bin/mpirun")) << "mpirun is missing: scripts/setup.sh installs openmpi-bin";
   TempDir dir;
