@@ -1,7 +1,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "data/imdb_sources.h"
 #include "util/error.h"
@@ -41,6 +44,10 @@ std::string read_entry_text(archive* reader, archive_entry* entry, const fs::pat
   return text;
 }
 
+bool is_link(archive_entry* entry) {
+  return archive_entry_filetype(entry) == AE_IFLNK || archive_entry_hardlink(entry) != nullptr;
+}
+
 }  // namespace
 
 std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
@@ -55,6 +62,7 @@ std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
   // anyway; only the wanted split's texts are kept (the rest is skipped by
   // the next archive_read_next_header).
   std::vector<Review> reviews;
+  std::vector<std::string> skipped_links;
   bool saw_root = false;
   archive_entry* entry = nullptr;
   while (true) {
@@ -64,12 +72,22 @@ std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
     std::string_view name = entry_path(entry);
     if (!name.starts_with(archive_root)) continue;
     saw_root = true;
-    if (archive_entry_filetype(entry) != AE_IFREG) continue;
     std::optional<ReviewLocation> location = locate_review(name.substr(archive_root.size()), split);
     if (!location) continue;
+    // Links are not followed (a symlink may point anywhere on the disk; a
+    // hard link's data lives in an earlier member), but never dropped silently.
+    if (is_link(entry)) {
+      skipped_links.push_back(std::string(name));
+      continue;
+    }
+    if (archive_entry_filetype(entry) != AE_IFREG) continue;
     reviews.push_back(Review{std::move(location->id), read_entry_text(reader, entry, path), location->label});
   }
   if (!saw_root) throw Error("IMDb archive " + path.string() + " holds no aclImdb/ folder");
+  if (!skipped_links.empty()) {
+    std::cerr << "whittle: warning: IMDb archive " << path.string() << ": skipped " << skipped_links.size()
+              << " review(s) stored as links, which are not followed (first: " << skipped_links.front() << ")\n";
+  }
   return reviews;
 }
 

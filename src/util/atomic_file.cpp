@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/path_checks.h"
 
 namespace whittle {
 namespace fs = std::filesystem;
@@ -75,6 +76,10 @@ void write_directory_atomically(const fs::path& path,
 }
 
 std::string read_file(const fs::path& path) {
+  // A FIFO without a writer would block here for ever, a device read without end.
+  if (fs::exists(path) && !fs::is_regular_file(path)) {
+    throw Error("cannot read " + path.string() + ": it is " + describe_path_kind(path) + ", not a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
   std::ostringstream buffer;
