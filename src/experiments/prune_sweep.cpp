@@ -27,6 +27,7 @@ namespace {
 nlohmann::json signature(const PruneSweepOptions& options) {
   return {{"sweep", "pruning"},
           {"base_model", fs::absolute(options.base_model).lexically_normal().string()},
+          {"base_model_digest", model_content_digest(options.base_model)},
           {"prune_activations", options.prune_activations},
           {"finetune", to_json(options.finetune)},
           {"data", options.data_description}};

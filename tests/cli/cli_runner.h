@@ -20,6 +20,7 @@ struct RunResult {
   std::string out;
   std::string err;
   std::vector<std::string> err_lines;  // stderr split on '\n', empty lines dropped
+  long peak_memory_kib = 0;            // the process's peak resident memory (ru_maxrss)
 
   // For gtest messages: how it ended and what it printed to stderr.
   std::string describe() const;
@@ -62,8 +63,8 @@ RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& 
 void expect_one_line_error(const RunResult& result, const std::vector<std::string>& expected_parts);
 
 // The same for errors that CLI11 reports while parsing the command line: a
-// non-zero exit and a first stderr line containing `expected_parts` (CLI11
-// adds a second line pointing to --help).
+// non-zero exit and one stderr line, with the same prefix as every other
+// error, containing `expected_parts`.
 void expect_usage_error(const RunResult& result, const std::vector<std::string>& expected_parts);
 
 std::filesystem::path fixtures_dir();  // tests/fixtures

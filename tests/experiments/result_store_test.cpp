@@ -4,12 +4,14 @@
 
 #include <filesystem>
 
-#include "util/error.h"
+#include "support/error_message.h"
 #include "support/temp_dir.h"
+#include "util/error.h"
 
 namespace whittle::experiments {
 namespace {
 
+using test_support::error_message;
 using test_support::TempDir;
 
 TEST(ResultStore, ReopenedStoreKeepsItsPoints) {
@@ -30,6 +32,14 @@ TEST(ResultStore, DifferentSignatureIsRefused) {
   auto path = dir / "results.json";
   ResultStore store(path, {{"sweep", "test"}});
   EXPECT_THROW(ResultStore(path, {{"sweep", "other"}}), Error);
+}
+
+TEST(ResultStore, RefusalNamesTheSettingThatDiffers) {
+  TempDir dir;
+  auto path = dir / "results.json";
+  ResultStore store(path, {{"sweep", "test"}, {"base_model_digest", "aaaa"}});
+  std::string message = error_message([&] { ResultStore(path, {{"sweep", "test"}, {"base_model_digest", "bbbb"}}); });
+  EXPECT_NE(message.find("base_model_digest: stored \"aaaa\", now \"bbbb\""), std::string::npos) << message;
 }
 
 TEST(ResultStore, TwoWritersSharingAFileKeepEachOthersPoints) {

@@ -44,7 +44,8 @@ RunResult run_tokenize(const std::string& input, const std::string& extra_argume
 TEST(TokenizeCommand, WritesIdsForEachLine) {
   const RunResult result = run_tokenize("{\"text\": \"Hello, World!\"}\n\n{\"text\": \"Caf\\u00e9\"}\n");
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.out, "{\"ids\":[101,7592,1010,2088,999,102]}\n{\"ids\":[101,7668,102]}\n");
+  // The blank line stays, so that output line N answers input line N.
+  EXPECT_EQ(result.out, "{\"ids\":[101,7592,1010,2088,999,102]}\n\n{\"ids\":[101,7668,102]}\n");
 }
 
 TEST(TokenizeCommand, TruncatesToMaxLength) {
