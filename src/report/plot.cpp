@@ -2,17 +2,15 @@
 
 #include <sys/resource.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string_view>
 
 #include "util/atomic_file.h"
+#include "util/child_process.h"
 #include "util/error.h"
 #include "util/temporaries.h"
 
@@ -26,13 +24,6 @@ std::string quoted(const std::string& text) {
     escaped += c;
   }
   return "\"" + escaped + "\"";
-}
-
-// A word for /bin/sh that stands for `text` whatever it holds.
-std::string shell_quoted(const std::string& text) {
-  std::string quoted_text = "'";
-  for (char c : text) quoted_text += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted_text + "'";
 }
 
 // Data-block strings are double-quoted and gnuplot reads no escapes there.
@@ -142,18 +133,12 @@ bool is_complete_figure(const std::filesystem::path& file, bool png) {
 
 void run_gnuplot(const std::filesystem::path& script_path, const std::filesystem::path& png,
                  const std::filesystem::path& svg) {
-  std::string command = "gnuplot -e " + shell_quoted("png_file=" + quoted(png.string()) + "; svg_file=" +
-                                                     quoted(svg.string())) +
-                        " " + shell_quoted(script_path.string()) + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw Error("cannot run gnuplot (install gnuplot-nox: scripts/setup.sh)");
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  int status = pclose(pipe);
-  if (status != 0) {
+  ProgramOutcome run = run_program({"gnuplot", "-e", "png_file=" + quoted(png.string()) + "; svg_file=" + quoted(svg.string()),
+                                    script_path.string()});
+  if (run.exit_code != 0) {
+    const std::string& output = run.output;
     throw Error("gnuplot failed on " + script_path.string() + (output.empty() ? "" : ": " + output.substr(0, output.find('\n'))) +
-                (WEXITSTATUS(status) == 127 ? " (is gnuplot installed? run scripts/setup.sh)" : ""));
+                (run.exit_code == 127 ? " (is gnuplot installed? run scripts/setup.sh)" : ""));
   }
 }
 
