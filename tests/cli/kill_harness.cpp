@@ -162,13 +162,15 @@ std::string KillMoment::describe() const {
   return "?";
 }
 
+std::vector<KillMoment::Trigger> KillPlan::every_trigger() {
+  return {KillMoment::Trigger::delay, KillMoment::Trigger::result_write, KillMoment::Trigger::checkpoint_write,
+          KillMoment::Trigger::delay, KillMoment::Trigger::any_write};
+}
+
 KillMoment KillPlan::next() {
   if (drawn_ < static_cast<int>(fixed_.size())) return fixed_[static_cast<std::size_t>(drawn_++)];
-  static constexpr KillMoment::Trigger kTurns[] = {KillMoment::Trigger::delay, KillMoment::Trigger::result_write,
-                                                   KillMoment::Trigger::checkpoint_write, KillMoment::Trigger::delay,
-                                                   KillMoment::Trigger::any_write};
   KillMoment moment;
-  moment.trigger = kTurns[drawn_++ % std::size(kTurns)];
+  moment.trigger = triggers_[static_cast<std::size_t>(drawn_++) % triggers_.size()];
   moment.delay = std::chrono::milliseconds(
       std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(1, longest_delay_.count()))(random_));
   moment.nth = std::uniform_int_distribution<int>(1, moment.trigger == KillMoment::Trigger::result_write ? 3 : 6)(random_);
@@ -178,8 +180,9 @@ KillMoment KillPlan::next() {
 int KillPlan::pick(int count) { return std::uniform_int_distribution<int>(0, count - 1)(random_); }
 
 std::string KillRecord::landed() const {
-  if (!debris.empty()) return std::string("during a ") + to_string(kind);
-  if (!writing.empty()) return std::string("as a ") + to_string(kind) + " ended";
+  const std::string write = std::string(kind == WriteKind::other ? "an " : "a ") + to_string(kind);
+  if (!debris.empty()) return "during " + write;
+  if (!writing.empty()) return "at the start of " + write;
   return last_log_line.empty() ? "at startup" : "between writes";
 }
 
@@ -296,8 +299,9 @@ int planned_kills(int default_kills) {
   return default_kills;
 }
 
-void report_kills(const std::string& test, const std::vector<KillRecord>& kills, double seconds) {
-  std::cout << test << ": " << summarize(kills) << " in " << seconds << " s\n";
+void report_kills(const std::string& test, const std::vector<KillRecord>& kills, int rounds, double seconds) {
+  std::cout << test << ": " << summarize(kills) << "; " << rounds << " round" << (rounds == 1 ? "" : "s") << " in "
+            << seconds << " s\n";
   for (const KillRecord& kill : kills) {
     std::cout << "  " << kill.process << " " << kill.moment.describe() << ", " << kill.seconds_alive << " s in: "
               << kill.landed() << (kill.writing.empty() ? "" : " (" + kill.writing + ")") << "; last line: "
@@ -318,7 +322,8 @@ void report_kills(const std::string& test, const std::vector<KillRecord>& kills,
                   .dump()
            << "\n";
   }
-  report << nlohmann::json({{"test", test}, {"kills", kills.size()}, {"seconds", seconds}}).dump() << "\n";
+  report << nlohmann::json({{"test", test}, {"kills", kills.size()}, {"rounds", rounds}, {"seconds", seconds}}).dump()
+         << "\n";
 }
 
 std::string summarize(const std::vector<KillRecord>& kills) {

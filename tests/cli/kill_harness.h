@@ -25,11 +25,15 @@ struct KillMoment {
   std::string describe() const;
 };
 
-// Draws kill moments: the triggers in turn, each with a random delay (up to
-// `longest_delay`) or a random n (the 1st to 6th write).
+// Draws kill moments: `triggers` in turn, each with a random delay (up to
+// `longest_delay`) or a random n (the 1st to 3rd result write, the 1st to
+// 6th of other writes).
 class KillPlan {
  public:
-  KillPlan(uint64_t seed, std::chrono::milliseconds longest_delay) : random_(seed), longest_delay_(longest_delay) {}
+  static std::vector<KillMoment::Trigger> every_trigger();
+  KillPlan(uint64_t seed, std::chrono::milliseconds longest_delay,
+           std::vector<KillMoment::Trigger> triggers = every_trigger())
+      : random_(seed), longest_delay_(longest_delay), triggers_(std::move(triggers)) {}
   // The moments to use first, in order, before the drawn ones.
   void begin_with(std::vector<KillMoment> moments) { fixed_ = std::move(moments); }
   KillMoment next();
@@ -39,6 +43,7 @@ class KillPlan {
  private:
   std::mt19937_64 random_;
   std::chrono::milliseconds longest_delay_;
+  std::vector<KillMoment::Trigger> triggers_;
   int drawn_ = 0;
   std::vector<KillMoment> fixed_;
 };
@@ -52,10 +57,11 @@ struct KillRecord {
   WriteKind kind = WriteKind::other;
   std::vector<std::string> debris;  // temporaries it left, relative to the watched folder
   std::string last_log_line;        // what it was doing, from its stderr
-  // "during a result write", "... checkpoint write", "... output write"
-  // (a temporary was left), "as a ... ended" (the write began, but its
-  // temporary was renamed before the signal landed), "between writes", or
-  // "at startup" (before the process logged anything).
+  // "during a result write", "... a checkpoint write", "... an output
+  // write" (its temporary was left), "at the start of a ... write" (the
+  // kill was sent as it began, but no temporary was found after: the write
+  // ended first, or a process sharing the folder had cleared it), "between
+  // writes", or "at startup" (before the process logged anything).
   std::string landed() const;
 };
 
@@ -94,8 +100,10 @@ KillRunOutcome run_with_kills(const KillRunOptions& options, KillPlan& plan, con
 uint64_t kill_plan_seed();
 // A test's kill count: KILL_ANYWHERE_KILLS, else `default_kills`.
 int planned_kills(int default_kills);
-// Appends one JSON line per kill to the file KILL_ANYWHERE_REPORT names, if set.
-void report_kills(const std::string& test, const std::vector<KillRecord>& kills, double seconds);
+// Prints where the kills landed and appends one JSON line per kill (and one
+// for the test: kills, rounds, seconds) to the file KILL_ANYWHERE_REPORT
+// names, if set. A round runs the work from an empty folder to the end.
+void report_kills(const std::string& test, const std::vector<KillRecord>& kills, int rounds, double seconds);
 // "12 kills: 4 result write, 3 checkpoint write, ..." for the test log.
 std::string summarize(const std::vector<KillRecord>& kills);
 
