@@ -178,7 +178,9 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
                                      ? run_ptq_point(options, width, test_set, point_log)
                                      : run_qat_point(options, width, train_set, test_set, point_log);
                         },
-                        work});
+                        work,
+                        mode == QuantMode::qat ? std::vector<fs::path>{qat_model_dir(options, width)}
+                                               : std::vector<fs::path>{}});
     }
   }
   log << "quantization sweep: " << points.size() << " points to run";

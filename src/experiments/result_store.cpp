@@ -6,6 +6,7 @@
 #include "util/error.h"
 #include "util/file_lock.h"
 #include "util/hash.h"
+#include "util/temporaries.h"
 
 namespace whittle::experiments {
 
@@ -73,6 +74,12 @@ std::string signature_difference(const nlohmann::json& stored, const nlohmann::j
 }  // namespace
 
 ResultStore::ResultStore(std::filesystem::path path, nlohmann::json signature) : path_(std::move(path)) {
+  const std::filesystem::path folder = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
+  std::filesystem::create_directories(folder);
+  remove_stale_temporaries(folder);
+  // Under the lock: a process that starts the file must not overwrite the
+  // points another one has just stored in it.
+  FileLock lock = lock_store(path_);
   if (!std::filesystem::exists(path_)) {
     document_ = {{"signature", std::move(signature)}, {"points", nlohmann::json::array()}};
     save();

@@ -95,6 +95,7 @@ StartedRun start_program(const std::vector<std::string>& argv_strings, const Tem
   const std::string dir = work_dir.path().string();
   const std::string in = stdin_path.string(), out = started.stdout_path.string(), err = started.stderr_path.string();
 
+  const std::optional<rlim_t> file_size_limit = options.file_size_limit;
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -105,6 +106,11 @@ StartedRun start_program(const std::vector<std::string>& argv_strings, const Tem
     ::dup2(in_fd, STDIN_FILENO);
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);
+    if (file_size_limit) {
+      const struct rlimit limit = {*file_size_limit, *file_size_limit};
+      if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(127);
+      ::signal(SIGXFSZ, SIG_IGN);  // kept across exec: writes fail with EFBIG instead
+    }
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }

@@ -2,6 +2,7 @@
 // Runs the real whittle executable the way a user would and records how it
 // ended, so that tests can tell a clean error exit from a crash or a hang.
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ struct RunOptions {
   std::string name = "run";
   // Variables set for the child on top of the test's own environment.
   std::vector<std::pair<std::string, std::string>> environment;
+  // A limit on the size of every file the child writes (RLIMIT_FSIZE), with
+  // SIGXFSZ ignored: a write past it fails with EFBIG ("File too large"),
+  // as a full disk fails with ENOSPC.
+  std::optional<uint64_t> file_size_limit;
 };
 
 // A process started and not yet waited for.

@@ -4,9 +4,16 @@
 
 #include <filesystem>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include "support/error_message.h"
+#include "support/file_size_limit.h"
 #include "support/temp_dir.h"
 #include "util/error.h"
+#include "util/temporaries.h"
 
 namespace whittle::experiments {
 namespace {
@@ -78,6 +85,41 @@ TEST(ResultStore, RewritingAKeyReplacesItsValue) {
   auto reread = ResultStore::open_existing(path);
   EXPECT_EQ(reread.points().size(), 1u);
   EXPECT_DOUBLE_EQ(reread.get("a")->at("accuracy").get<double>(), 0.6);
+}
+
+
+TEST(ResultStore, AWriteThatDoesNotFitKeepsTheStoredPointsAndNamesTheFile) {
+  TempDir dir;
+  auto path = dir / "results.json";
+  ResultStore store(path, {{"sweep", "test"}});
+  store.put("a", {{"accuracy", 0.5}});
+  std::string message;
+  {
+    test_support::FileSizeLimit limit(1024);
+    message = test_support::error_message([&] { store.put("b", {{"notes", std::string(4096, 'x')}}); });
+  }
+  EXPECT_EQ(message, "cannot write " + path.string() + ": File too large");
+  ResultStore reopened(path, {{"sweep", "test"}});
+  EXPECT_TRUE(reopened.has("a"));
+  EXPECT_FALSE(reopened.has("b"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_FALSE(parse_temporary_name(entry.path().filename().string())) << entry.path();
+  }
+}
+
+TEST(ResultStore, OpeningAStoreClearsWhatKilledProcessesLeftInItsFolder) {
+  TempDir dir;
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);  // a writer that has ended
+  const std::string host = parse_temporary_name(temporary_path_for("x").filename().string())->owner.host;
+  const std::string owner = ".tmp-" + host + "-" + std::to_string(child) + "-1";
+  std::filesystem::create_directories(dir / "models" / ("qat-w4" + owner));
+  std::ofstream(dir / "models" / ("qat-w4" + owner) / "model.safetensors") << "half";
+  std::ofstream(dir / ("results.json" + owner)) << "{";
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  EXPECT_FALSE(std::filesystem::exists(dir / "models" / ("qat-w4" + owner)));
+  EXPECT_FALSE(std::filesystem::exists(dir / ("results.json" + owner)));
 }
 
 }  // namespace
