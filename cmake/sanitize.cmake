@@ -15,18 +15,20 @@ add_compile_options(${WHITTLE_SANITIZER_FLAGS})
 add_link_options(${WHITTLE_SANITIZER_FLAGS})
 
 # Every test gets the sanitizer options, whatever runs it (ctest, a preset, an
-# IDE). Tests are added further down the tree, so this runs once the whole
-# directory is configured.
+# IDE), and passes them on to every `whittle` it starts, directly or through
+# mpirun or a shell. Tests are added further down the tree, so this runs once
+# the whole directory is configured.
+#
+# abort_on_error: a report ends the process on SIGABRT, not exit code 1, so a
+# report in a child `whittle` that a test expects to fail cannot pass for the
+# expected failure: the tests check that such runs exit by themselves.
 function(whittle_sanitize_tests)
-  set(supp "${CMAKE_SOURCE_DIR}/scripts/sanitize")
-  # abort_on_error: a report ends the process with SIGABRT rather than exit
-  # code 1, so that a child `whittle` the CLI tests expect to fail cleanly
-  # cannot hide a report behind its expected non-zero exit.
+  set(suppressions "${CMAKE_SOURCE_DIR}/scripts/sanitize")
   set(common "abort_on_error=1:print_summary=1")
   set(environment
-      "ASAN_OPTIONS=${common}:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:suppressions=${supp}/asan.supp"
-      "LSAN_OPTIONS=suppressions=${supp}/lsan.supp:print_suppressions=0"
-      "UBSAN_OPTIONS=${common}:halt_on_error=1:print_stacktrace=1:suppressions=${supp}/ubsan.supp")
+      "ASAN_OPTIONS=${common}:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:suppressions=${suppressions}/asan.supp"
+      "LSAN_OPTIONS=suppressions=${suppressions}/lsan.supp:print_suppressions=0"
+      "UBSAN_OPTIONS=${common}:halt_on_error=1:print_stacktrace=1:suppressions=${suppressions}/ubsan.supp")
   get_property(tests DIRECTORY "${CMAKE_SOURCE_DIR}" PROPERTY TESTS)
   foreach(test IN LISTS tests)
     set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT ${environment})
