@@ -1,6 +1,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <functional>
 #include <memory>
 
 #include "data/imdb_sources.h"
@@ -43,12 +44,13 @@ std::string read_entry_text(archive* reader, archive_entry* entry, const fs::pat
 
 }  // namespace
 
-std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
+// `open` opens the fresh reader on the archive's bytes; `path` names it in errors.
+static std::vector<Review> read_archive(const fs::path& path, Split split, const std::function<int(archive*)>& open) {
   ArchiveReader owner(archive_read_new());
   archive* reader = owner.get();
   archive_read_support_filter_all(reader);
   archive_read_support_format_tar(reader);
-  if (archive_read_open_filename(reader, path.c_str(), read_block_bytes) != ARCHIVE_OK)
+  if (open(reader) != ARCHIVE_OK)
     throw_archive_error(reader, path);
 
   // The archive is a single compressed stream, so every entry is decompressed
@@ -71,6 +73,18 @@ std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
   }
   if (!saw_root) throw Error("IMDb archive " + path.string() + " holds no aclImdb/ folder");
   return reviews;
+}
+
+std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
+  return read_archive(path, split, [&](archive* reader) {
+    return archive_read_open_filename(reader, path.c_str(), read_block_bytes);
+  });
+}
+
+std::vector<Review> read_imdb_archive_bytes(std::string_view bytes, const std::string& origin, Split split) {
+  return read_archive(origin, split, [&](archive* reader) {
+    return archive_read_open_memory(reader, bytes.data(), bytes.size());
+  });
 }
 
 }  // namespace whittle::data

@@ -208,16 +208,20 @@ BertConfig parse_bert_config(const json& document, const std::string& origin) {
   return config;
 }
 
+BertConfig parse_bert_config_text(const std::string& text, const std::string& origin) {
+  nlohmann::json parsed;
+  try {
+    parsed = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& parse_error) {
+    throw Error(origin + ": not valid JSON: " + parse_error.what());
+  }
+  return parse_bert_config(parsed, origin);
+}
+
 BertConfig load_bert_config(const fs::path& config_json) {
   std::error_code error;
   if (!fs::is_regular_file(config_json, error)) throw Error("BERT config " + config_json.string() + " does not exist");
-  nlohmann::json parsed;
-  try {
-    parsed = nlohmann::json::parse(read_file(config_json));
-  } catch (const nlohmann::json::parse_error& parse_error) {
-    throw Error(config_json.string() + ": not valid JSON: " + parse_error.what());
-  }
-  return parse_bert_config(parsed, config_json.string());
+  return parse_bert_config_text(read_file(config_json), config_json.string());
 }
 
 json to_json(const BertConfig& config) {
