@@ -43,7 +43,8 @@ fuzz_target() {
   local name=$1 work="$runs/$1"
   rm -rf "$work"
   mkdir -p "$work/corpus"
-  cp -r "fuzz/corpus/$name/." "$work/corpus/"
+  echo 1 >"$work/status"
+  if [ -d "fuzz/corpus/$name" ]; then cp -r "fuzz/corpus/$name/." "$work/corpus/"; fi
   local inputs=("$work/corpus")
   if [ -d "fuzz/regressions/$name" ]; then inputs+=("fuzz/regressions/$name"); fi
   local dict=()
@@ -68,17 +69,14 @@ summary_line() {
     "${features:-?}" "$result"
 }
 
-running=0
-for name in "${targets[@]}"; do
-  echo "fuzzing $name for ${seconds}s"
-  fuzz_target "$name" &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then
-    wait -n || true
-    running=$((running - 1))
-  fi
+# In groups of $jobs, each group waiting for its slowest.
+for ((first = 0; first < ${#targets[@]}; first += jobs)); do
+  for name in "${targets[@]:first:jobs}"; do
+    echo "fuzzing $name for ${seconds}s"
+    fuzz_target "$name" &
+  done
+  wait
 done
-wait || true
 
 printf '\n%-16s %12s %10s %8s %8s  %s\n' target executions "execs/s" cov ft result
 failed=0

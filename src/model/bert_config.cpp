@@ -212,7 +212,7 @@ BertConfig parse_bert_config_text(const std::string& text, const std::string& or
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& parse_error) {
+  } catch (const nlohmann::json::exception& parse_error) {  // parse_error, or out_of_range for a number like 1e400
     throw Error(origin + ": not valid JSON: " + parse_error.what());
   }
   return parse_bert_config(parsed, origin);

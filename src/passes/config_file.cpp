@@ -49,7 +49,7 @@ json parse_toml(const std::string& text, const std::string& origin) {
 json parse_json_text(const std::string& text, const std::string& origin) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {  // parse_error, or out_of_range for a number like 1e400
     throw Error(origin + ": invalid JSON: " + error.what());
   }
 }
