@@ -13,6 +13,9 @@ namespace {
 
 constexpr std::string_view archive_root = "aclImdb/";
 constexpr size_t read_block_bytes = 1 << 20;
+// IMDb reviews are at most a few kB. A member beyond this is not a review, and
+// reading it whole (or reserving what its header claims) could exhaust memory.
+constexpr int64_t max_review_bytes = 16 << 20;
 
 struct ArchiveReaderFree {
   void operator()(archive* reader) const { archive_read_free(reader); }
@@ -32,12 +35,23 @@ std::string_view entry_path(archive_entry* entry) {
   return path;
 }
 
+[[noreturn]] void throw_too_large(archive_entry* entry, const fs::path& path) {
+  throw Error("IMDb archive " + path.string() + ": member " + std::string(entry_path(entry)) + " is larger than " +
+              std::to_string(max_review_bytes >> 20) + " MB, too large for a review");
+}
+
 std::string read_entry_text(archive* reader, archive_entry* entry, const fs::path& path) {
   std::string text;
-  if (archive_entry_size_is_set(entry)) text.reserve(static_cast<size_t>(archive_entry_size(entry)));
+  if (archive_entry_size_is_set(entry)) {
+    if (archive_entry_size(entry) > max_review_bytes) throw_too_large(entry, path);
+    text.reserve(static_cast<size_t>(archive_entry_size(entry)));
+  }
   char chunk[16384];
   la_ssize_t count;
-  while ((count = archive_read_data(reader, chunk, sizeof chunk)) > 0) text.append(chunk, static_cast<size_t>(count));
+  while ((count = archive_read_data(reader, chunk, sizeof chunk)) > 0) {
+    if (text.size() + static_cast<size_t>(count) > static_cast<size_t>(max_review_bytes)) throw_too_large(entry, path);
+    text.append(chunk, static_cast<size_t>(count));
+  }
   if (count < 0) throw_archive_error(reader, path);
   return text;
 }
