@@ -90,7 +90,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes = model_file_from(fuzz::input_string(data, size));
   try {
-    deploy::describe_model_file(bytes, "fuzz.whtl");
     const deploy::CompiledModel model = deploy::parse_compiled_model(bytes, "fuzz.whtl");
     deploy::parse_compiled_model(deploy::serialize_compiled_model(model), "rewritten");
     try {

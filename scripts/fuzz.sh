@@ -11,6 +11,9 @@
 # build-fuzz/fuzz-runs/<target>/corpus, a crashing input to
 # build-fuzz/fuzz-runs/<target>/ (crash-*, leak-*, timeout-*, oom-*). At most
 # WHITTLE_FUZZ_JOBS targets (1 or 2, default 1) run at once, niced.
+# WHITTLE_FUZZ_RUNS=N stops each target after N executions (SECONDS still
+# bounds it). fuzz/dict/<target>.dict is the target's dictionary and
+# fuzz/options/<target> holds extra libFuzzer flags, one per line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,11 +50,13 @@ fuzz_target() {
   if [ -d "fuzz/corpus/$name" ]; then cp -r "fuzz/corpus/$name/." "$work/corpus/"; fi
   local inputs=("$work/corpus")
   if [ -d "fuzz/regressions/$name" ]; then inputs+=("fuzz/regressions/$name"); fi
-  local dict=()
-  if [ -f "fuzz/dict/$name.dict" ]; then dict=("-dict=fuzz/dict/$name.dict"); fi
+  local flags=()
+  if [ -f "fuzz/dict/$name.dict" ]; then flags+=("-dict=fuzz/dict/$name.dict"); fi
+  if [ -f "fuzz/options/$name" ]; then mapfile -t -O "${#flags[@]}" flags <"fuzz/options/$name"; fi
+  if [ -n "${WHITTLE_FUZZ_RUNS:-}" ]; then flags+=("-runs=$WHITTLE_FUZZ_RUNS"); fi
   local status=0
   nice -n 10 "$build/fuzz/${name}_fuzz" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$work/" "${dict[@]}" "${inputs[@]}" >"$work/log" 2>&1 || status=$?
+    -print_final_stats=1 -artifact_prefix="$work/" "${flags[@]}" "${inputs[@]}" >"$work/log" 2>&1 || status=$?
   echo "$status" >"$work/status"
 }
 

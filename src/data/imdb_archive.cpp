@@ -43,8 +43,9 @@ std::string_view entry_path(archive_entry* entry) {
 std::string read_entry_text(archive* reader, archive_entry* entry, const fs::path& path) {
   std::string text;
   if (archive_entry_size_is_set(entry)) {
-    if (archive_entry_size(entry) > max_review_bytes) throw_too_large(entry, path);
-    text.reserve(static_cast<size_t>(archive_entry_size(entry)));
+    const la_int64_t claimed = archive_entry_size(entry);  // negative in some corrupt headers
+    if (claimed > max_review_bytes) throw_too_large(entry, path);
+    if (claimed > 0) text.reserve(static_cast<size_t>(claimed));
   }
   char chunk[16384];
   la_ssize_t count;
