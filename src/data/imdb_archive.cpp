@@ -1,6 +1,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -15,6 +16,9 @@ namespace {
 
 constexpr std::string_view archive_root = "aclImdb/";
 constexpr size_t read_block_bytes = 1 << 20;
+// IMDb reviews are at most a few kB. A member beyond this is not a review, and
+// reading it whole (or reserving what its header claims) could exhaust memory.
+constexpr int64_t max_review_bytes = 16 << 20;
 
 struct ArchiveReaderFree {
   void operator()(archive* reader) const { archive_read_free(reader); }
@@ -34,12 +38,24 @@ std::string_view entry_path(archive_entry* entry) {
   return path;
 }
 
+[[noreturn]] void throw_too_large(archive_entry* entry, const fs::path& path) {
+  throw Error("IMDb archive " + path.string() + ": member " + std::string(entry_path(entry)) + " is larger than " +
+              std::to_string(max_review_bytes >> 20) + " MB, too large for a review");
+}
+
 std::string read_entry_text(archive* reader, archive_entry* entry, const fs::path& path) {
   std::string text;
-  if (archive_entry_size_is_set(entry)) text.reserve(static_cast<size_t>(archive_entry_size(entry)));
+  if (archive_entry_size_is_set(entry)) {
+    const la_int64_t claimed = archive_entry_size(entry);  // negative in some corrupt headers
+    if (claimed > max_review_bytes) throw_too_large(entry, path);
+    if (claimed > 0) text.reserve(static_cast<size_t>(claimed));
+  }
   char chunk[16384];
   la_ssize_t count;
-  while ((count = archive_read_data(reader, chunk, sizeof chunk)) > 0) text.append(chunk, static_cast<size_t>(count));
+  while ((count = archive_read_data(reader, chunk, sizeof chunk)) > 0) {
+    if (text.size() + static_cast<size_t>(count) > static_cast<size_t>(max_review_bytes)) throw_too_large(entry, path);
+    text.append(chunk, static_cast<size_t>(count));
+  }
   if (count < 0) throw_archive_error(reader, path);
   return text;
 }
@@ -50,12 +66,13 @@ bool is_link(archive_entry* entry) {
 
 }  // namespace
 
-std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
+// `open` opens the fresh reader on the archive's bytes; `path` names it in errors.
+static std::vector<Review> read_archive(const fs::path& path, Split split, const std::function<int(archive*)>& open) {
   ArchiveReader owner(archive_read_new());
   archive* reader = owner.get();
   archive_read_support_filter_all(reader);
   archive_read_support_format_tar(reader);
-  if (archive_read_open_filename(reader, path.c_str(), read_block_bytes) != ARCHIVE_OK)
+  if (open(reader) != ARCHIVE_OK)
     throw_archive_error(reader, path);
 
   // The archive is a single compressed stream, so every entry is decompressed
@@ -89,6 +106,18 @@ std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
               << " review(s) stored as links, which are not followed (first: " << skipped_links.front() << ")\n";
   }
   return reviews;
+}
+
+std::vector<Review> read_imdb_archive(const fs::path& path, Split split) {
+  return read_archive(path, split, [&](archive* reader) {
+    return archive_read_open_filename(reader, path.c_str(), read_block_bytes);
+  });
+}
+
+std::vector<Review> read_imdb_archive_bytes(std::string_view bytes, const std::string& origin, Split split) {
+  return read_archive(origin, split, [&](archive* reader) {
+    return archive_read_open_memory(reader, bytes.data(), bytes.size());
+  });
 }
 
 }  // namespace whittle::data

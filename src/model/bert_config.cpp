@@ -243,15 +243,19 @@ BertConfig parse_bert_config(const json& document, const std::string& origin) {
   return config;
 }
 
-BertConfig load_bert_config(const fs::path& config_json) {
-  require_regular_file(config_json, "BERT config");
+BertConfig parse_bert_config_text(const std::string& text, const std::string& origin) {
   nlohmann::json parsed;
   try {
-    parsed = nlohmann::json::parse(read_file(config_json));
-  } catch (const nlohmann::json::parse_error& parse_error) {
-    throw Error(config_json.string() + ": not valid JSON: " + parse_error.what());
+    parsed = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& parse_error) {  // parse_error, or out_of_range for a number like 1e400
+    throw Error(origin + ": not valid JSON: " + parse_error.what());
   }
-  return parse_bert_config(parsed, config_json.string());
+  return parse_bert_config(parsed, origin);
+}
+
+BertConfig load_bert_config(const fs::path& config_json) {
+  require_regular_file(config_json, "BERT config");
+  return parse_bert_config_text(read_file(config_json), config_json.string());
 }
 
 json to_json(const BertConfig& config) {

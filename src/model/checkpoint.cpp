@@ -46,7 +46,7 @@ json load_whittle_json(const fs::path& path) {
   json parsed;
   try {
     parsed = json::parse(read_file(path));
-  } catch (const json::parse_error& parse_error) {
+  } catch (const json::exception& parse_error) {  // parse_error, or out_of_range for a number like 1e400
     throw Error(path.string() + ": not valid JSON: " + parse_error.what());
   }
   if (!parsed.is_object()) throw Error(path.string() + ": must be a JSON object");

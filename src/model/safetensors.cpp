@@ -119,7 +119,7 @@ class HeaderParser {
       json header = json::parse(text.begin(), text.end(), reject_duplicates);
       if (!header.is_object()) fail("header is not a JSON object");
       return header;
-    } catch (const json::parse_error& error) {
+    } catch (const json::exception& error) {  // parse_error, or out_of_range for a number like 1e400
       fail(std::string("header is not valid JSON: ") + error.what());
     }
   }

@@ -163,6 +163,14 @@ TEST(ReadImdb, TruncatedTarballIsReported) {
   EXPECT_NE(message.find(truncated.string()), std::string::npos) << message;
 }
 
+TEST(ReadImdb, MemberTooLargeForAReviewIsRefused) {
+  TempDir dir;
+  fs::path tarball = dir.path() / "imdb.tar.gz";
+  testing::write_tar_gz(tarball, {{"aclImdb/", ""}, {"aclImdb/train/pos/1_9.txt", std::string(17 << 20, 'a')}});
+  std::string message = error_message([&] { read_imdb(tarball, Split::train); });
+  EXPECT_NE(message.find("aclImdb/train/pos/1_9.txt is larger than 16 MB"), std::string::npos) << message;
+}
+
 TEST(ReadImdb, SplitWithoutReviewsIsReported) {
   TempDir dir;
   testing::write_text(dir.path() / "aclImdb" / "train" / "pos" / "1_9.txt", "Great.");
