@@ -20,6 +20,6 @@ echo "kills by test and where they landed:"
 jq -r 'select(.landed) | "\(.test)\t\(.landed)"' "$report" | sort | uniq -c
 echo
 echo "totals:"
-jq -r 'select(.seconds and (.landed | not)) | "\(.test): \(.kills) kills in \(.seconds | floor) s"' "$report"
+jq -r 'select(.seconds and (.landed | not)) | "\(.test): \(.kills) kills over \(.rounds) rounds in \(.seconds | floor) s"' "$report"
 jq -s '[.[] | select(.landed)] | length | "all tests: \(.) kills"' -r "$report"
 exit "$status"

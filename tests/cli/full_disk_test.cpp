@@ -165,5 +165,27 @@ TEST_F(FullDisk, ATmpfsThatFillsUpStopsTheSweepAndARemountWithRoomFinishesIt) {
   expect_finished_like(dir_ / "after-rerun", expected);
 }
 
+
+// The lab's log copies what the terminal shows: a log the disk has no room
+// for (here /dev/full, where every write fails with ENOSPC) is told, and the
+// lab goes on.
+TEST_F(FullDisk, ALabLogTheDiskHasNoRoomForIsToldAndTheLabGoesOn) {
+  const fs::path run = dir_ / "run";
+  fs::create_directories(run);
+  fs::create_symlink("/dev/full", run / "lab.log");
+  write_text(dir_ / "lab.toml",
+             "title = \"full log\"\n[data]\nsource = \"" + imdb_fixture().string() + "\"\nmax_length = 64\n"
+             "[base]\nmodel = \"" + (dir_ / "base").string() + "\"\n"
+             "[lora]\nenabled = false\n[quantize]\nwidths = [8]\n[prune]\nsparsities = [0.5]\nmethods = [\"random\"]\n");
+  RunResult lab = run_whittle({"--threads", "1", "lab", "--config", (dir_ / "lab.toml").string(), "--out",
+                               run.string(), "--cache-dir", (dir_ / "cache").string()},
+                              dir_, kGenerous);
+  ASSERT_EQ(lab.exit_code, 0) << lab.describe();
+  EXPECT_NE(lab.err.find("whittle: warning: the log " + (run / "lab.log").string() + " could not be written in full"),
+            std::string::npos)
+      << lab.err;
+  EXPECT_TRUE(fs::exists(run / "report.md"));
+}
+
 }  // namespace
 }  // namespace whittle::cli_testing

@@ -7,12 +7,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <optional>
+#include <thread>
 
 #include "support/error_message.h"
 #include "support/file_size_limit.h"
 #include "support/temp_dir.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/file_lock.h"
 #include "util/temporaries.h"
 
 namespace whittle::experiments {
@@ -120,6 +125,24 @@ TEST(ResultStore, OpeningAStoreClearsWhatKilledProcessesLeftInItsFolder) {
   ResultStore store(dir / "results.json", {{"sweep", "test"}});
   EXPECT_FALSE(std::filesystem::exists(dir / "models" / ("qat-w4" + owner)));
   EXPECT_FALSE(std::filesystem::exists(dir / ("results.json" + owner)));
+}
+
+
+TEST(ResultStore, ANewStoreWaitsForTheLockSoItNeverOverwritesAnotherProcesssPoints) {
+  TempDir dir;
+  auto path = dir / "results.json";
+  // Another process holds the store's lock while it creates the file and stores a point.
+  std::optional<FileLock> other = FileLock::acquire(path.string() + ".lock");
+  std::optional<ResultStore> opened;
+  std::thread opener([&] { opened.emplace(path, nlohmann::json{{"sweep", "test"}}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  write_file_atomically(path, nlohmann::json({{"signature", {{"sweep", "test"}}},
+                                              {"points", {{{"key", "a"}, {"value", {{"accuracy", 0.5}}}}}}})
+                                  .dump());
+  other.reset();
+  opener.join();
+  EXPECT_TRUE(opened->has("a"));
+  EXPECT_TRUE(ResultStore::open_existing(path).has("a"));
 }
 
 }  // namespace
