@@ -1,3 +1,4 @@
+#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +28,10 @@ std::string usage_error_line(const CLI::App* app, const CLI::Error& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file size limit (ulimit -f) a write then fails with EFBIG, which
+  // every write reports in one line naming the file, instead of the
+  // process dying from SIGXFSZ without a word.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"whittle: compress BERT models (quantization, pruning) and measure what it costs and buys"};
   app.require_subcommand(1);
   app.failure_message(usage_error_line);
