@@ -15,6 +15,8 @@ packages=(
   openmpi-bin                        # mpirun launches sweeps and data-parallel training (no MPI library is linked)
   libgloo-dev                        # Gloo's headers, which LibTorch's ProcessGroupGloo header includes
   python3-torch python3-numpy        # bench/ comparison with PyTorch eager mode
+  clang libclang-rt-14-dev           # scripts/fuzz.sh: libFuzzer, AddressSanitizer, UndefinedBehaviorSanitizer
+  libstdc++-11-dev                   # ... whose clang 14 needs libstdc++ 11's headers for LibTorch in C++20
 )
 
 # node and npm regenerate the tokenizer parity fixture and run the ONNX export

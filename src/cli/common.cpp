@@ -72,11 +72,31 @@ data::Split parse_split(const std::string& name) {
   throw Error("--split must be train or test, got '" + name + "'");
 }
 
+void validate_limit(const std::string& flag, int64_t limit) {
+  if (limit < 0) throw Error(flag + " must not be negative (0 = all), got " + std::to_string(limit));
+}
+
+namespace {
+
+// Accuracy on a split of one class only measures a constant guess; the run
+// goes on (a fixture may be made so), but not without a word.
+void warn_if_one_class(const std::vector<data::Review>& reviews, data::Split split) {
+  std::size_t positive = std::count_if(reviews.begin(), reviews.end(), [](const data::Review& r) { return r.label == 1; });
+  std::size_t negative = std::count_if(reviews.begin(), reviews.end(), [](const data::Review& r) { return r.label == 0; });
+  if (reviews.empty() || (positive > 0 && negative > 0)) return;
+  std::cerr << "whittle: warning: the " << data::split_name(split) << " split holds only "
+            << (positive > 0 ? "positive" : "negative") << " reviews (" << reviews.size()
+            << "): its accuracy measures one class\n";
+}
+
+}  // namespace
+
 data::TokenizedDataset load_split(const DataOptions& options, data::Split split, int64_t limit,
                                   const text::Tokenizer& tokenizer) {
   auto reviews = data::read_imdb(options.source, split);
   std::size_t available = reviews.size();
   reviews = data::balanced_subset(std::move(reviews), limit, options.seed);
+  warn_if_one_class(reviews, split);
   auto dataset =
       data::tokenize_reviews_cached(reviews, tokenizer, options.max_length, resolve_cache_dir(options.cache_dir));
   std::cerr << data::split_name(split) << ": " << dataset.size() << " of " << available << " reviews, "
@@ -93,8 +113,8 @@ void ExperimentData::add_to(CLI::App& command) {
 
 void ExperimentData::validate() const {
   source.validate();
-  if (train_limit < 0) throw Error("--train-limit must not be negative (0 = all), got " + std::to_string(train_limit));
-  if (test_limit < 0) throw Error("--test-limit must not be negative (0 = all), got " + std::to_string(test_limit));
+  validate_limit("--train-limit", train_limit);
+  validate_limit("--test-limit", test_limit);
   require_at_least_one("--eval-batch-size", eval_batch_size);
 }
 

@@ -86,6 +86,9 @@ std::filesystem::path resolve_cache_dir(const std::string& chosen);
 // --split: "train" or "test".
 data::Split parse_split(const std::string& name);
 
+// A --limit-like flag: 0 means all, a negative value is refused.
+void validate_limit(const std::string& flag, int64_t limit);
+
 // Reads a split, takes a balanced subset of `limit` reviews (0 = all) and
 // tokenizes it through the on-disk cache, logging what it does to stderr.
 data::TokenizedDataset load_split(const DataOptions& options, data::Split split, int64_t limit,

@@ -25,6 +25,7 @@ struct EvalArguments {
 
 void run_eval(const EvalArguments& arguments) {
   arguments.data.validate();
+  validate_limit("--limit", arguments.limit);
   require_at_least_one("--batch-size", arguments.batch_size);
   data::Split split = parse_split(arguments.split);
   auto loaded = experiments::load_compressed(arguments.from, arguments.data.seed);

@@ -51,6 +51,14 @@ DataOptions data_options(const experiments::LabConfig& config, const std::string
   return data;
 }
 
+// The log is a copy of what the terminal shows: a log the disk had no room
+// for does not stop the run (the results' own writes do), but is told.
+void warn_if_incomplete(std::ofstream& log_file, const fs::path& log_path) {
+  if (log_file.flush()) return;
+  std::cerr << "whittle: warning: the log " << log_path.string()
+            << " could not be written in full (is the disk full?); the terminal showed all of it\n";
+}
+
 void run_lab(const LabArguments& arguments) {
   const auto deadline = deadline_after(arguments.time_limit_minutes);
   fs::path config_path = arguments.config.empty() ? default_lab_config() : fs::path(arguments.config);
@@ -82,8 +90,13 @@ void run_lab(const LabArguments& arguments) {
   } catch (const TimeLimitReached& stopped) {
     // main() prints the same line to stderr; the log keeps why the run ended.
     log_file << "whittle: stopped: " << stopped.what() << "\n";
+    warn_if_incomplete(log_file, log_path);
+    throw;
+  } catch (...) {
+    warn_if_incomplete(log_file, log_path);
     throw;
   }
+  warn_if_incomplete(log_file, log_path);
   log << "report: " << outcome.report_markdown.string() << " and " << outcome.report_html.string() << "\n";
   print_json_line(nlohmann::json({{"run", run_dir.string()},
                                   {"report", outcome.report_markdown.string()},

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -16,11 +17,24 @@ int report_error(const char* message) {
   return 1;
 }
 
+// CLI11's own message spans two lines without the prefix every other error
+// has; usage errors become one line too, pointing at the subcommand's help.
+std::string usage_error_line(const CLI::App* app, const CLI::Error& error) {
+  std::string help = "whittle";
+  for (const CLI::App* subcommand : app->get_subcommands()) help += " " + subcommand->get_name();
+  return "whittle: error: " + std::string(error.what()) + " (see `" + help + " --help`)\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file size limit (ulimit -f) a write then fails with EFBIG, which
+  // every write reports in one line naming the file, instead of the
+  // process dying from SIGXFSZ without a word.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"whittle: compress BERT models (quantization, pruning) and measure what it costs and buys"};
   app.require_subcommand(1);
+  app.failure_message(usage_error_line);
   int threads = 0;
   app.add_option("--threads", threads, "intra-op threads (default: all cores)");
   app.parse_complete_callback([&] { whittle::configure_runtime(threads); });

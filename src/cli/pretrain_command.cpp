@@ -234,7 +234,7 @@ void run_pretrain(PretrainArguments arguments) {
                           {"mask_seed", eval_options.mask_seed}};
   }
   model::save_masked_lm(out, model, {{"pretrain", record}}, tokenizer_dir);
-  fs::remove_all(resume_dir);
+  train::discard_resume_state(resume_dir);
   print_json_line(json({{"steps", run.total_steps},
                         {"train_loss", run.mean_loss},
                         {"tokens_per_second", run.tokens_per_second},

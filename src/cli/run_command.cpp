@@ -95,7 +95,8 @@ void write_predictions(deploy::DeployedClassifier& classifier, const std::vector
 }
 
 // JSON lines {"text": ...} in, one {"prediction": i, "logits": [...]} line
-// out for each, in order; blank lines are skipped.
+// out for each, in order; a blank line gives a blank line, so that output
+// line N answers input line N.
 void run_classification(const RunArguments& arguments, const deploy::CompiledModel& model,
                         deploy::DeployedClassifier& classifier, std::istream& in, std::ostream& out) {
   require_at_least_one("--batch-size", arguments.batch_size);
@@ -105,7 +106,12 @@ void run_classification(const RunArguments& arguments, const deploy::CompiledMod
   int64_t line_number = 0;
   while (std::getline(in, line)) {
     ++line_number;
-    if (is_blank(line)) continue;
+    if (is_blank(line)) {
+      if (!rows.empty()) write_predictions(classifier, rows, out);
+      rows.clear();
+      out << '\n';
+      continue;
+    }
     rows.push_back(tokenizer.encode(text_of_line(line, line_number), arguments.data.max_length));
     if (static_cast<int64_t>(rows.size()) == arguments.batch_size) {
       write_predictions(classifier, rows, out);
@@ -119,6 +125,7 @@ void run_classification(const RunArguments& arguments, const deploy::CompiledMod
 
 void run(const RunArguments& arguments) {
   arguments.data.validate();
+  validate_limit("--limit", arguments.limit);
   deploy::CompiledModel model = deploy::read_compiled_model(arguments.model);
   require_max_length_fits(arguments.data.max_length, model.config.max_position_embeddings);
   deploy::DeployedClassifier classifier(model);

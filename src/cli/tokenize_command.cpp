@@ -19,8 +19,8 @@ struct TokenizeArguments {
   int64_t max_length = 0;
 };
 
-// Reads JSON lines {"text": ...} and writes one {"ids": [...]} line for each;
-// blank lines are skipped.
+// Reads JSON lines {"text": ...} and writes one {"ids": [...]} line for each.
+// A blank line gives a blank line, so that output line N answers input line N.
 void run_tokenize(const TokenizeArguments& arguments, std::istream& in, std::ostream& out) {
   if (arguments.max_length < 0 || arguments.max_length == 1) {
     throw Error("--max-length must be 0 (no limit) or at least 2, got " + std::to_string(arguments.max_length));
@@ -30,7 +30,10 @@ void run_tokenize(const TokenizeArguments& arguments, std::istream& in, std::ost
   int64_t line_number = 0;
   while (std::getline(in, line)) {
     ++line_number;
-    if (is_blank(line)) continue;
+    if (is_blank(line)) {
+      out << '\n';
+      continue;
+    }
     const std::vector<int32_t> ids = tokenizer.encode(text_of_line(line, line_number), arguments.max_length);
     out << nlohmann::json{{"ids", ids}}.dump() << '\n';
   }

@@ -7,6 +7,7 @@
 
 #include "data/imdb_sources.h"
 #include "util/error.h"
+#include "util/path_checks.h"
 
 namespace whittle::data {
 namespace fs = std::filesystem;
@@ -27,6 +28,10 @@ std::vector<Review> read_any_source(const fs::path& source, Split split) {
   fs::file_status status = fs::status(source, error);
   if (!fs::exists(status)) throw Error("IMDb data not found: " + source.string() + " does not exist");
   if (fs::is_directory(status)) return read_imdb_directory(find_imdb_root(source), split);
+  // Opening a FIFO or a device would block or read without end.
+  if (!fs::is_regular_file(status))
+    throw Error("IMDb data at " + source.string() + " is " + describe_path_kind(source) +
+                ", not a folder or an archive (give aclImdb/ or aclImdb_v1.tar.gz)");
   return read_imdb_archive(source, split);
 }
 

@@ -29,6 +29,8 @@ std::vector<std::string> review_folders(Split split);
 // result is returned as is (the caller reports a split without reviews).
 std::vector<Review> read_imdb_directory(const std::filesystem::path& root, Split split);
 std::vector<Review> read_imdb_archive(const std::filesystem::path& archive, Split split);
+// The same for an archive's bytes in memory; `origin` names it in errors.
+std::vector<Review> read_imdb_archive_bytes(std::string_view bytes, const std::string& origin, Split split);
 
 // Review ids compared with digit runs as numbers, so that "train/pos/2_7"
 // comes before "train/pos/10_8".

@@ -8,6 +8,7 @@
 #include "data/digest.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/path_checks.h"
 
 namespace whittle::data {
 namespace fs = std::filesystem;
@@ -58,8 +59,7 @@ std::vector<Document> split_paragraphs(std::string_view content, const std::stri
 }
 
 std::vector<Document> read_text_documents(const fs::path& path) {
-  std::error_code error;
-  if (!fs::is_regular_file(path, error)) throw Error("text file " + path.string() + " does not exist");
+  require_regular_file(path, "text file");
   std::vector<Document> documents = split_paragraphs(read_file(path), path.string());
   if (documents.empty()) throw Error("text file " + path.string() + " holds no text");
   return documents;

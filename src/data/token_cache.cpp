@@ -52,6 +52,7 @@ class ByteReader {
   void take_array(T* values, size_t count) {
     size_t size = count * sizeof(T);
     if (size > bytes_.size() - offset_) throw Error("truncated");
+    if (size == 0) return;  // `values` may then be null (an empty row), which memcpy must not get
     std::memcpy(values, bytes_.data() + offset_, size);
     offset_ += size;
   }

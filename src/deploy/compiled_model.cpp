@@ -81,6 +81,15 @@ void check_kind(const StoredTensor& tensor, const ExpectedTensor& expected, cons
       (tensor.values.dim() != 2 || !tensor.row_scales.defined() || tensor.row_scales.numel() != tensor.values.size(0))) {
     throw Error(where + ": row-scaled tensor without one scale per row");
   }
+  // A checksum proves the bytes are the ones written, not that they make
+  // sense: NaN or infinite weights and scales would give nonsense logits.
+  if (tensor.values.is_floating_point() && !torch::isfinite(tensor.values).all().item<bool>()) {
+    throw Error(where + " holds NaN or infinite values");
+  }
+  if (tensor.row_scales.defined() && !(torch::isfinite(tensor.row_scales).all().item<bool>() &&
+                                       (tensor.row_scales > 0).all().item<bool>())) {
+    throw Error(where + ": row scales must be finite and positive");
+  }
 }
 
 }  // namespace

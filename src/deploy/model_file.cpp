@@ -6,6 +6,7 @@
 #include "deploy/element_packing.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/path_checks.h"
 
 namespace whittle::deploy {
 namespace {
@@ -154,7 +155,8 @@ class PayloadReader {
 
 passes::FixedPointFormat format_from(const json& entry, const std::string& prefix) {
   passes::FixedPointFormat format{entry.at(prefix + "width").get<int64_t>(), entry.at(prefix + "frac_width").get<int64_t>()};
-  passes::validate_fixed_point_format(format);
+  passes::validate_fixed_point_format(format, prefix == "data_in_" ? passes::FixedPointOperand::input
+                                                                   : passes::FixedPointOperand::parameter);
   return format;
 }
 
@@ -185,9 +187,14 @@ StoredTensor tensor_from(const json& entry, const PayloadReader& payload, const 
   StoredTensor tensor;
   tensor.kind = parse_tensor_kind(entry.at("kind").get<std::string>(), what);
   auto shape = entry.at("shape").get<std::vector<int64_t>>();
+  // Checked before anything is sized by it: the product of the sizes must
+  // stay a plausible element count (and must not overflow on the way).
+  constexpr int64_t kMaxElements = int64_t{1} << 40;
   int64_t count = 1;
   for (int64_t size : shape) {
-    if (size < 0 || size > (int64_t{1} << 32)) throw Error(what + ": bad shape");
+    if (size < 0 || size > kMaxElements || (size > 0 && count > kMaxElements / size)) {
+      throw Error(what + ": implausible shape (more than 2^40 elements or a negative size)");
+    }
     count *= size;
   }
   torch::Tensor flat = payload.elements(entry.at("data"), what);
@@ -329,6 +336,8 @@ CompiledModel parse_compiled_model(const std::string& bytes, const std::string& 
     model = model_from(file.header, PayloadReader(bytes, file.payload_start, file.payload_size, origin), origin);
   } catch (const json::exception& e) {
     throw Error(origin + ": malformed header (" + e.what() + ")");
+  } catch (const c10::Error& e) {  // LibTorch's own checks do not know the file
+    throw Error(origin + " is corrupt: " + e.what_without_backtrace());
   }
   model.validate(origin);
   return model;
@@ -359,7 +368,7 @@ void write_compiled_model(const std::filesystem::path& path, const CompiledModel
 }
 
 CompiledModel read_compiled_model(const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) throw Error("no model file at " + path.string());
+  require_regular_file(path, "model file");
   return parse_compiled_model(read_file(path), path.string());
 }
 

@@ -1,5 +1,7 @@
 #include "experiments/lab_config.h"
 
+#include <map>
+
 #include "experiments/mixed/mixed_search.h"
 #include "experiments/prune_sweep.h"
 #include "experiments/quant_sweep.h"
@@ -16,8 +18,9 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-// "quantize.widths=[4, 8]" → {"quantize": {"widths": [4, 8]}} merged into `document`.
-void apply_override(json& document, const std::string& assignment) {
+// "quantize.widths=[4, 8]" → {"quantize": {"widths": [4, 8]}} merged into
+// `document`; returns the key ("quantize.widths").
+std::string apply_override(json& document, const std::string& assignment) {
   // Parsed as one TOML line, a second line would be dropped without a word.
   if (assignment.find_first_of("\r\n") != std::string::npos) {
     throw Error("--set takes one KEY=VALUE per flag, but " + json(assignment).dump() + " spans several lines");
@@ -47,6 +50,7 @@ void apply_override(json& document, const std::string& assignment) {
     start = dot + 1;
   }
   *slot = value;
+  return key;
 }
 
 void set_path(json& document, const char* table, const char* key, const fs::path& path, const std::string& origin) {
@@ -185,11 +189,19 @@ LabConfig parse_lab_config(json document, const std::string& origin, const fs::p
                            const std::string& profile, const LabOverrides& overrides) {
   if (!document.is_object()) throw Error(origin + ": the lab config must be a table");
   document = select_profile(document, profile, origin);
-  for (const auto& assignment : overrides.set) apply_override(document, assignment);
-  if (overrides.data_source) set_path(document, "data", "source", *overrides.data_source, origin);
-  if (overrides.base_model) set_path(document, "base", "model", *overrides.base_model, origin);
+  // Errors about a value given on the command line name the flag, not the file.
+  std::map<std::string, std::string> origins_by_path;
+  for (const auto& assignment : overrides.set) origins_by_path[apply_override(document, assignment)] = "--set " + assignment;
+  if (overrides.data_source) {
+    set_path(document, "data", "source", *overrides.data_source, origin);
+    origins_by_path["data.source"] = "--data";
+  }
+  if (overrides.base_model) {
+    set_path(document, "base", "model", *overrides.base_model, origin);
+    origins_by_path["base.model"] = "--base";
+  }
 
-  ConfigTable root(document, origin);
+  ConfigTable root(document, origin, std::move(origins_by_path));
   root.allow_only({"title", "data", "base", "lora", "quantize", "prune", "mixed", "eval"});
   LabConfig config;
   config.profile = profile;

@@ -20,6 +20,7 @@
 #include "util/error.h"
 #include "util/file_lock.h"
 #include "util/progress.h"
+#include "util/temporaries.h"
 #include "util/time_limit.h"
 
 namespace whittle::experiments {
@@ -219,6 +220,8 @@ std::vector<Stage> lab_stages(const LabConfig& config, const LabInputs& inputs, 
 // A run directory belongs to one config: resuming it with another would mix results.
 void claim_run_directory(const fs::path& run_dir, const LabConfig& config) {
   fs::create_directories(run_dir);
+  // What processes killed mid-write left (half-saved models) goes first.
+  remove_stale_temporaries(run_dir);
   fs::path recorded_path = run_dir / "lab-config.json";
   json identity = {{"profile", config.profile}, {"config", config.resolved}};
   if (fs::exists(recorded_path)) {

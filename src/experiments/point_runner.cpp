@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/line_prefix_stream.h"
 #include "util/progress.h"
+#include "util/temporaries.h"
 #include "util/time_limit.h"
 
 namespace whittle::experiments {
@@ -115,6 +116,9 @@ class PointQueue {
           return std::nullopt;
         }
         state_[i] = State::running_here;
+        for (const auto& output : pending_[i]->outputs) {
+          remove_stale_temporaries_of(output, TemporaryOwners::all_but_this_one);
+        }
         log_ << "== " << pending_[i]->key << "\n" << std::flush;
         return ClaimedPoint{pending_[i], std::move(*claim)};
       }

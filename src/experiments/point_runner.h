@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -21,6 +22,11 @@ struct SweepPoint {
   std::string key;
   std::function<nlohmann::json(std::ostream& log)> run;
   double work = 1.0;
+  // Files and folders the point writes besides its result (a saved model).
+  // Once this process has claimed the point, no other may be writing them,
+  // so their temporaries are removed whoever left them: a process killed
+  // on another machine that shares the directory among them.
+  std::vector<std::filesystem::path> outputs;
 };
 
 // When a point started (Unix seconds, comparable between processes and

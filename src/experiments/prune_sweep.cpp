@@ -27,6 +27,7 @@ namespace {
 nlohmann::json signature(const PruneSweepOptions& options) {
   return {{"sweep", "pruning"},
           {"base_model", fs::absolute(options.base_model).lexically_normal().string()},
+          {"base_model_digest", model_content_digest(options.base_model)},
           {"prune_activations", options.prune_activations},
           {"finetune", to_json(options.finetune)},
           {"data", options.data_description}};
@@ -96,8 +97,9 @@ int64_t run_prune_sweep(const PruneSweepOptions& options, const data::TokenizedD
   // Evaluated right after pruning, then trained with an evaluation after every epoch.
   const double point_work = evaluation_work(test_set) + training_work(train_set, test_set, options.finetune.epochs);
   for (const auto& [method, sparsity] : pending) {
+    // Named copies: clang 14 (the fuzz build) cannot capture structured bindings.
     points.push_back({report::prune_point_key(method, sparsity),
-                      [&options, &train_set, &test_set, method, sparsity](std::ostream& point_log) -> nlohmann::json {
+                      [&options, &train_set, &test_set, method = method, sparsity = sparsity](std::ostream& point_log) -> nlohmann::json {
                         return run_point(options, method, sparsity, train_set, test_set, point_log);
                       },
                       point_work});

@@ -39,6 +39,7 @@ model::BertForSequenceClassification quantized_base(const QuantSweepOptions& opt
 nlohmann::json signature(const QuantSweepOptions& options) {
   return {{"sweep", "quantization"},
           {"base_model", fs::absolute(options.base_model).lexically_normal().string()},
+          {"base_model_digest", model_content_digest(options.base_model)},
           {"frac_width", options.frac_width ? nlohmann::json(*options.frac_width) : nlohmann::json("width/2")},
           {"qat", to_json(options.qat)},
           {"data", options.data_description}};
@@ -134,7 +135,10 @@ std::vector<int64_t> default_quant_widths() { return {4, 6, 8, 10, 12, 14, 16, 2
 
 void validate_quant_widths(const std::vector<int64_t>& widths, std::optional<int64_t> frac_width) {
   if (widths.empty()) throw Error("the quantization sweep needs at least one width");
-  for (int64_t width : widths) passes::validate_fixed_point_format({width, frac_for(frac_width, width)});
+  // One frac width for inputs, weights and biases: it must suit an input.
+  for (int64_t width : widths) {
+    passes::validate_fixed_point_format({width, frac_for(frac_width, width)}, passes::FixedPointOperand::input);
+  }
 }
 
 nlohmann::json to_json(const QuantSweepSummary& summary) {
@@ -174,7 +178,9 @@ QuantSweepSummary run_quant_sweep(const QuantSweepOptions& options, const data::
                                      ? run_ptq_point(options, width, test_set, point_log)
                                      : run_qat_point(options, width, train_set, test_set, point_log);
                         },
-                        work});
+                        work,
+                        mode == QuantMode::qat ? std::vector<fs::path>{qat_model_dir(options, width)}
+                                               : std::vector<fs::path>{}});
     }
   }
   log << "quantization sweep: " << points.size() << " points to run";

@@ -6,6 +6,7 @@
 #include "util/error.h"
 #include "util/file_lock.h"
 #include "util/hash.h"
+#include "util/temporaries.h"
 
 namespace whittle::experiments {
 
@@ -56,15 +57,38 @@ ResultStore ResultStore::open_existing(const std::filesystem::path& path) {
   return store;
 }
 
+namespace {
+
+// The first setting that differs, e.g. `base_model_digest: stored "a1...",
+// now "b2..."`, or the whole stored signature when they share no keys.
+std::string signature_difference(const nlohmann::json& stored, const nlohmann::json& wanted) {
+  if (stored.is_object() && wanted.is_object()) {
+    for (const auto& [key, value] : wanted.items()) {
+      nlohmann::json before = stored.value(key, nlohmann::json());
+      if (before != value) return key + ": stored " + before.dump() + ", now " + value.dump();
+    }
+  }
+  return "stored " + stored.dump();
+}
+
+}  // namespace
+
 ResultStore::ResultStore(std::filesystem::path path, nlohmann::json signature) : path_(std::move(path)) {
+  const std::filesystem::path folder = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
+  std::filesystem::create_directories(folder);
+  remove_stale_temporaries(folder);
+  // Under the lock: a process that starts the file must not overwrite the
+  // points another one has just stored in it.
+  FileLock lock = lock_store(path_);
   if (!std::filesystem::exists(path_)) {
     document_ = {{"signature", std::move(signature)}, {"points", nlohmann::json::array()}};
     save();
     return;
   }
   document_ = read_document(path_);
-  if (document_.value("signature", nlohmann::json()) != signature) {
-    throw Error(path_.string() + " holds results of a different setup (" + document_["signature"].dump() +
+  const nlohmann::json stored = document_.value("signature", nlohmann::json());
+  if (stored != signature) {
+    throw Error(path_.string() + " holds results of a different setup (" + signature_difference(stored, signature) +
                 "); use another output directory or move it away");
   }
 }

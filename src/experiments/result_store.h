@@ -23,6 +23,8 @@ class ResultStore {
   // Opens (or starts) the store at `path`. `signature` describes what the
   // sweep measures (base model, data, options); reopening a store made with
   // a different signature is an error, so results of different setups never mix.
+  // Temporaries that killed processes left in the store's folder (and its
+  // subfolders: saved models) are removed (util/temporaries.h).
   ResultStore(std::filesystem::path path, nlohmann::json signature);
 
   // Opens an existing store whatever its signature (for reading and redrawing).

@@ -28,6 +28,9 @@ inline float exp_non_positive(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kRoundMagic = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
   float n = (x * kLog2e + kRoundMagic) - kRoundMagic;
+  // A NaN score (from NaN or overflowing weights) must not reach the int
+  // conversion below, which is undefined for it; r, and so the result, stays NaN.
+  n = n >= -126.0f ? n : -126.0f;
   float r = x - n * 0.693145751953125f;  // ln2, high part (exact in float)
   r -= n * 1.428606765330187e-06f;       // ln2, low part
   float p = 1.0f / 720.0f;

@@ -2,12 +2,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <vector>
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/path_checks.h"
 
 namespace whittle::model {
 namespace fs = std::filesystem;
@@ -133,6 +135,26 @@ void check_positive(int64_t value, const char* key, const std::string& origin) {
   if (value <= 0) fail(origin, quoted(key) + " must be positive, got " + std::to_string(value));
 }
 
+// A declared size is checked before anything is allocated by it: 10^12
+// vocabulary rows would make LibTorch try to allocate petabytes first.
+constexpr int64_t kMaxSize = int64_t{1} << 31;
+constexpr double kMaxParameters = 4294967296.0;  // 2^32 float32 parameters: 16 GiB
+
+void check_size(int64_t value, const char* key, const std::string& origin) {
+  check_positive(value, key, origin);
+  if (value > kMaxSize) fail(origin, quoted(key) + " " + std::to_string(value) + " is implausibly large (above 2^31)");
+}
+
+void check_parameter_count(const BertConfig& config, const std::string& origin) {
+  double parameters = declared_parameter_count(config);
+  if (parameters > kMaxParameters) {
+    char amount[64];
+    std::snprintf(amount, sizeof amount, "%.3g parameters (%.3g GiB as float32)", parameters,
+                  parameters * 4.0 / (1024.0 * 1024.0 * 1024.0));
+    fail(origin, std::string("declares a model of ") + amount + ", beyond the 2^32 parameters whittle builds");
+  }
+}
+
 void check_probability(double value, const char* key, const std::string& origin) {
   if (!(value >= 0.0 && value < 1.0)) fail(origin, quoted(key) + " must be in [0, 1), got " + std::to_string(value));
 }
@@ -161,15 +183,28 @@ std::vector<std::string> labels_for(const BertConfig& config) {
 
 }  // namespace
 
+double declared_parameter_count(const BertConfig& config) {
+  const double hidden = static_cast<double>(config.hidden_size);
+  const double intermediate = static_cast<double>(config.intermediate_size);
+  const double embeddings =
+      static_cast<double>(config.vocab_size + config.max_position_embeddings + config.type_vocab_size) * hidden +
+      2 * hidden;
+  const double attention = 4 * (hidden * hidden + hidden) + 2 * hidden;
+  const double feed_forward = 2 * hidden * intermediate + intermediate + hidden + 2 * hidden;
+  const double head = hidden * hidden + hidden + static_cast<double>(config.num_labels) * (hidden + 1);
+  return embeddings + static_cast<double>(config.num_hidden_layers) * (attention + feed_forward) + head;
+}
+
 void validate_bert_config(const BertConfig& config, const std::string& origin) {
-  check_positive(config.vocab_size, "vocab_size", origin);
-  check_positive(config.hidden_size, "hidden_size", origin);
-  check_positive(config.num_hidden_layers, "num_hidden_layers", origin);
-  check_positive(config.num_attention_heads, "num_attention_heads", origin);
-  check_positive(config.intermediate_size, "intermediate_size", origin);
-  check_positive(config.max_position_embeddings, "max_position_embeddings", origin);
-  check_positive(config.type_vocab_size, "type_vocab_size", origin);
-  check_positive(config.num_labels, "num_labels", origin);
+  check_size(config.vocab_size, "vocab_size", origin);
+  check_size(config.hidden_size, "hidden_size", origin);
+  check_size(config.num_hidden_layers, "num_hidden_layers", origin);
+  check_size(config.num_attention_heads, "num_attention_heads", origin);
+  check_size(config.intermediate_size, "intermediate_size", origin);
+  check_size(config.max_position_embeddings, "max_position_embeddings", origin);
+  check_size(config.type_vocab_size, "type_vocab_size", origin);
+  check_size(config.num_labels, "num_labels", origin);
+  check_parameter_count(config, origin);
   if (config.hidden_size % config.num_attention_heads != 0) {
     fail(origin, "\"hidden_size\" " + std::to_string(config.hidden_size) + " is not divisible by " +
                      "\"num_attention_heads\" " + std::to_string(config.num_attention_heads));
@@ -208,16 +243,19 @@ BertConfig parse_bert_config(const json& document, const std::string& origin) {
   return config;
 }
 
-BertConfig load_bert_config(const fs::path& config_json) {
-  std::error_code error;
-  if (!fs::is_regular_file(config_json, error)) throw Error("BERT config " + config_json.string() + " does not exist");
+BertConfig parse_bert_config_text(const std::string& text, const std::string& origin) {
   nlohmann::json parsed;
   try {
-    parsed = nlohmann::json::parse(read_file(config_json));
-  } catch (const nlohmann::json::parse_error& parse_error) {
-    throw Error(config_json.string() + ": not valid JSON: " + parse_error.what());
+    parsed = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& parse_error) {  // parse_error, or out_of_range for a number like 1e400
+    throw Error(origin + ": not valid JSON: " + parse_error.what());
   }
-  return parse_bert_config(parsed, config_json.string());
+  return parse_bert_config(parsed, origin);
+}
+
+BertConfig load_bert_config(const fs::path& config_json) {
+  require_regular_file(config_json, "BERT config");
+  return parse_bert_config_text(read_file(config_json), config_json.string());
 }
 
 json to_json(const BertConfig& config) {

@@ -31,7 +31,13 @@ struct BertConfig {
 // Parses and validates (required keys present, sizes positive, hidden_size
 // divisible by heads, hidden_act "gelu"). Throws whittle::Error naming the key.
 BertConfig parse_bert_config(const nlohmann::json& json, const std::string& origin);
+// The same from the text of a config.json; `origin` names it in errors.
+BertConfig parse_bert_config_text(const std::string& text, const std::string& origin);
 BertConfig load_bert_config(const std::filesystem::path& config_json);
+// The parameters a classifier of this config holds (as a double: it is
+// checked before it could overflow an integer).
+double declared_parameter_count(const BertConfig& config);
+
 // The range checks of parse_bert_config, for configs built or edited in code
 // (e.g. after pruning heads). Throws whittle::Error naming the field.
 void validate_bert_config(const BertConfig& config, const std::string& origin);

@@ -7,6 +7,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/path_checks.h"
 
 namespace whittle::model {
 namespace fs = std::filesystem;
@@ -39,18 +40,13 @@ std::string list_names(const std::vector<std::string>& names) {
   return text;
 }
 
-void require_file(const fs::path& path, const std::string& what) {
-  std::error_code error;
-  if (!fs::is_regular_file(path, error)) throw Error(what + " " + path.string() + " does not exist");
-}
-
 json load_whittle_json(const fs::path& path) {
   std::error_code error;
   if (!fs::exists(path, error)) return json::object();
   json parsed;
   try {
     parsed = json::parse(read_file(path));
-  } catch (const json::parse_error& parse_error) {
+  } catch (const json::exception& parse_error) {  // parse_error, or out_of_range for a number like 1e400
     throw Error(path.string() + ": not valid JSON: " + parse_error.what());
   }
   if (!parsed.is_object()) throw Error(path.string() + ": must be a JSON object");
@@ -82,9 +78,7 @@ bool is_position_ids(const std::string& name) { return name == "position_ids" ||
 
 void copy_tokenizer_files(const fs::path& tokenizer_dir, const fs::path& destination) {
   std::error_code error;
-  if (!fs::is_directory(tokenizer_dir, error)) {
-    throw Error("tokenizer directory " + tokenizer_dir.string() + " does not exist");
-  }
+  require_directory(tokenizer_dir, "tokenizer directory");
   bool copied_any = false;
   for (const char* file : kTokenizerFiles) {
     const fs::path source = tokenizer_dir / file;
@@ -100,15 +94,15 @@ void copy_tokenizer_files(const fs::path& tokenizer_dir, const fs::path& destina
 
 Checkpoint load_checkpoint(const fs::path& dir) {
   std::error_code error;
-  if (!fs::is_directory(dir, error)) throw Error("checkpoint directory " + dir.string() + " does not exist");
+  require_directory(dir, "checkpoint directory");
   const fs::path weights = dir / Checkpoint::weights_file;
   if (!fs::exists(weights, error) && fs::exists(dir / "pytorch_model.bin", error)) {
     throw Error("checkpoint " + dir.string() +
                 " has only pytorch_model.bin; whittle reads model.safetensors (convert it with transformers' "
                 "save_pretrained(safe_serialization=True))");
   }
-  require_file(dir / Checkpoint::config_file, "checkpoint config");
-  require_file(weights, "checkpoint weights");
+  require_regular_file(dir / Checkpoint::config_file, "checkpoint config");
+  require_regular_file(weights, "checkpoint weights");
 
   Checkpoint checkpoint;
   checkpoint.config = load_bert_config(dir / Checkpoint::config_file);
@@ -165,6 +159,12 @@ LoadReport assign_tensors(torch::nn::Module& module, const TensorMap& tensors,
     if (source.sizes() != target.sizes()) {
       throw Error("tensor " + name + " has shape " + format_shape(source.sizes()) +
                   " in the checkpoint but the model expects " + format_shape(target.sizes()));
+    }
+    // copy_ would convert an integer tensor (a header relabelled from F32 to
+    // I32, say) into float weights without a word.
+    if (source.is_floating_point() != target.is_floating_point()) {
+      throw Error("tensor " + name + " is stored as " + std::string(c10::toString(source.scalar_type())) +
+                  " in the checkpoint but the model expects " + std::string(c10::toString(target.scalar_type())));
     }
     target.copy_(source);
     used.insert(name);

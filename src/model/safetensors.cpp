@@ -15,6 +15,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/path_checks.h"
 
 namespace whittle::model {
 namespace fs = std::filesystem;
@@ -118,7 +119,7 @@ class HeaderParser {
       json header = json::parse(text.begin(), text.end(), reject_duplicates);
       if (!header.is_object()) fail("header is not a JSON object");
       return header;
-    } catch (const json::parse_error& error) {
+    } catch (const json::exception& error) {  // parse_error, or out_of_range for a number like 1e400
       fail(std::string("header is not valid JSON: ") + error.what());
     }
   }
@@ -254,10 +255,8 @@ torch::Tensor materialize(const HeaderParser& parser, const Entry& entry, const 
 }
 
 std::string read_whole_file(const fs::path& path) {
+  require_regular_file(path, "file");
   std::error_code error;
-  if (!fs::is_regular_file(path, error)) {
-    throw Error(path.string() + ": " + (fs::exists(path, error) ? "is not a file" : "does not exist"));
-  }
   // Sized up front so the bytes are read once, straight into their buffer:
   // model files are large and a stream-to-string copy would double the peak.
   const uintmax_t size = fs::file_size(path, error);

@@ -34,14 +34,6 @@ json toml_to_json(const toml::node& node) {
   return text.str();
 }
 
-json read_json(const std::filesystem::path& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::parse_error& error) {
-    throw Error(path.string() + ": invalid JSON: " + error.what());
-  }
-}
-
 }  // namespace
 
 json parse_toml(const std::string& text, const std::string& origin) {
@@ -54,12 +46,20 @@ json parse_toml(const std::string& text, const std::string& origin) {
   }
 }
 
+json parse_json_text(const std::string& text, const std::string& origin) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& error) {  // parse_error, or out_of_range for a number like 1e400
+    throw Error(origin + ": invalid JSON: " + error.what());
+  }
+}
+
 json read_config_file(const std::filesystem::path& path, const std::string& what) {
   if (!std::filesystem::is_regular_file(path)) throw Error(what + " not found: " + path.string());
   std::string extension = path.extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
   if (extension == ".toml") return parse_toml(read_file(path), path.string());
-  if (extension == ".json") return read_json(path);
+  if (extension == ".json") return parse_json_text(read_file(path), path.string());
   throw Error(what + " must be a .toml or .json file: " + path.string());
 }
 

@@ -16,6 +16,8 @@ nlohmann::json read_config_file(const std::filesystem::path& path, const std::st
 
 // Parses TOML text (a whole document) into JSON; `origin` names it in errors.
 nlohmann::json parse_toml(const std::string& text, const std::string& origin);
+// The same for JSON text.
+nlohmann::json parse_json_text(const std::string& text, const std::string& origin);
 
 // Where a value of a pass config sits, for messages:
 // "configs/prune/x.toml: passes.prune.weight.sparsity must be ...".

@@ -10,6 +10,10 @@
 namespace whittle::passes {
 namespace {
 
+constexpr const char* kQuantizeKey = "quantize";
+constexpr const char* kPruneKey = "prune";
+constexpr const char* kPassKeys[] = {kQuantizeKey, kPruneKey};
+
 // The quantization of every layer, spelled out by name, so that reloading
 // reproduces it whatever config (by type, by pattern) produced it.
 std::optional<nlohmann::json> record_quantization(model::BertForSequenceClassification& model) {
@@ -31,10 +35,19 @@ std::optional<nlohmann::json> record_quantization(model::BertForSequenceClassifi
 void apply_recorded_passes(model::BertForSequenceClassification& model, const nlohmann::json& whittle,
                            const std::string& origin) {
   if (!whittle.is_object()) throw Error(origin + ": expected a JSON object");
-  if (whittle.contains("quantize")) quantize_pass(model, parse_quantize_config(whittle.at("quantize"), origin + " [quantize]"));
+  if (whittle.contains(kQuantizeKey)) quantize_pass(model, parse_quantize_config(whittle.at(kQuantizeKey), origin + " [quantize]"));
   // The prune transforms go ahead of quantization whatever the order here;
   // their masks are the checkpoint's tensors, assigned after this.
-  if (whittle.contains("prune")) restore_recorded_pruning(model, whittle.at("prune"), origin + " [prune]");
+  if (whittle.contains(kPruneKey)) restore_recorded_pruning(model, whittle.at(kPruneKey), origin + " [prune]");
+}
+
+nlohmann::json recorded_passes_of(const nlohmann::json& whittle) {
+  nlohmann::json passes = nlohmann::json::object();
+  if (!whittle.is_object()) return passes;
+  for (const char* key : kPassKeys) {
+    if (whittle.contains(key)) passes[key] = whittle.at(key);
+  }
+  return passes;
 }
 
 nlohmann::json record_passes(model::BertForSequenceClassification& model) {
@@ -46,8 +59,8 @@ nlohmann::json record_passes(model::BertForSequenceClassification& model) {
                 " layers, e.g. " + adapted.front() + "): fuse them into the weights first (passes::fuse_lora)");
   }
   nlohmann::json record = nlohmann::json::object();
-  if (auto quantization = record_quantization(model)) record["quantize"] = *quantization;
-  if (auto pruning = record_pruning(model)) record["prune"] = *pruning;
+  if (auto quantization = record_quantization(model)) record[kQuantizeKey] = *quantization;
+  if (auto pruning = record_pruning(model)) record[kPruneKey] = *pruning;
   return record;
 }
 

@@ -13,6 +13,10 @@ namespace whittle::passes {
 void apply_recorded_passes(model::BertForSequenceClassification& model, const nlohmann::json& whittle,
                            const std::string& origin);
 
+// The entries of a whittle.json that apply_recorded_passes reads, without
+// the notes beside them.
+nlohmann::json recorded_passes_of(const nlohmann::json& whittle);
+
 // The whittle.json entries that record the passes now attached to `model`.
 nlohmann::json record_passes(model::BertForSequenceClassification& model);
 

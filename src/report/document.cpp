@@ -15,6 +15,9 @@ template <typename... Handlers>
 struct Overloaded : Handlers... {
   using Handlers::operator()...;
 };
+// clang before 17 (the fuzz build's clang 14) deduces no aggregate template arguments by itself.
+template <typename... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 // A fence longer than any run of backticks in the text, so that the text
 // cannot close it.

@@ -1,11 +1,18 @@
 #include "report/plot.h"
 
-#include <cstdio>
-#include <cstdlib>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
+#include <string_view>
 
 #include "util/atomic_file.h"
+#include "util/child_process.h"
 #include "util/error.h"
+#include "util/temporaries.h"
 
 namespace whittle::report {
 namespace {
@@ -84,12 +91,56 @@ std::string script(const LinePlot& plot, const std::filesystem::path& base) {
     commands << separator << line.y << " with lines dt 2 lw 2 title " << quoted(line.name);
     separator = ", ";
   }
-  gp << "set terminal pngcairo size 900,600 enhanced font 'sans,11'\n"
-     << "set output " << quoted(base.string() + ".png") << "\nplot " << commands.str() << "\n"
+  // whittle draws into temporary files (given with -e) and renames them
+  // once they are complete; run by hand, the script draws to the figures.
+  gp << "if (!exists(\"png_file\")) png_file = " << quoted(base.string() + ".png") << "\n"
+     << "if (!exists(\"svg_file\")) svg_file = " << quoted(base.string() + ".svg") << "\n"
+     << "set terminal pngcairo size 900,600 enhanced font 'sans,11'\n"
+     << "set output png_file\nplot " << commands.str() << "\n"
      << "set terminal svg size 900,600 enhanced font 'sans,11'\n"
-     << "set output " << quoted(base.string() + ".svg") << "\nplot " << commands.str() << "\n"
+     << "set output svg_file\nplot " << commands.str() << "\n"
      << "unset output\n";
   return gp.str();
+}
+
+// Why a figure came out incomplete: gnuplot exits with success even when it
+// could not write all of it.
+std::string cause_of_incomplete(const std::filesystem::path& file) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(file, error);
+  struct rlimit limit {};
+  if (!error && ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && size >= limit.rlim_cur) {
+    return std::strerror(EFBIG);
+  }
+  struct statvfs disk {};
+  constexpr unsigned long long kNearlyFull = 1 << 20;
+  if (::statvfs(file.parent_path().c_str(), &disk) == 0 &&
+      static_cast<unsigned long long>(disk.f_bavail) * disk.f_frsize < kNearlyFull) {
+    return std::strerror(ENOSPC);
+  }
+  return "gnuplot wrote it only in part";
+}
+
+// Whether `file` ends as a complete figure of its format: PNG's closing
+// chunk, SVG's closing tag.
+bool is_complete_figure(const std::filesystem::path& file, bool png) {
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) return false;
+  std::string content = read_file(file);
+  if (png) return content.ends_with(std::string_view("IEND\xAE\x42\x60\x82", 8));
+  while (!content.empty() && std::isspace(static_cast<unsigned char>(content.back()))) content.pop_back();
+  return content.ends_with("</svg>");
+}
+
+void run_gnuplot(const std::filesystem::path& script_path, const std::filesystem::path& png,
+                 const std::filesystem::path& svg) {
+  ProgramOutcome run = run_program({"gnuplot", "-e", "png_file=" + quoted(png.string()) + "; svg_file=" + quoted(svg.string()),
+                                    script_path.string()});
+  if (run.exit_code != 0) {
+    const std::string& output = run.output;
+    throw Error("gnuplot failed on " + script_path.string() + (output.empty() ? "" : ": " + output.substr(0, output.find('\n'))) +
+                (run.exit_code == 127 ? " (is gnuplot installed? run scripts/setup.sh)" : ""));
+  }
 }
 
 }  // namespace
@@ -99,16 +150,24 @@ void draw(const LinePlot& plot, const std::filesystem::path& base) {
   std::filesystem::path script_path = base;
   script_path += ".gp";
   write_file_atomically(script_path, script(plot, base));
-  std::string command = "gnuplot " + quoted(script_path.string()) + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw Error("cannot run gnuplot (install gnuplot-nox: scripts/setup.sh)");
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  int status = pclose(pipe);
-  if (status != 0) {
-    throw Error("gnuplot failed on " + script_path.string() + (output.empty() ? "" : ": " + output.substr(0, output.find('\n'))) +
-                (WEXITSTATUS(status) == 127 ? " (is gnuplot installed? run scripts/setup.sh)" : ""));
+  const std::filesystem::path figures[] = {base.string() + ".png", base.string() + ".svg"};
+  const std::filesystem::path drawn[] = {temporary_path_for(figures[0]), temporary_path_for(figures[1])};
+  std::error_code ignored;
+  try {
+    run_gnuplot(script_path, drawn[0], drawn[1]);
+    for (int i = 0; i < 2; ++i) {
+      if (!is_complete_figure(drawn[i], i == 0)) {
+        throw Error("cannot write " + figures[i].string() + ": " + cause_of_incomplete(drawn[i]));
+      }
+      sync_file(drawn[i]);
+    }
+    for (int i = 0; i < 2; ++i) {
+      remove_stale_temporaries_of(figures[i]);
+      std::filesystem::rename(drawn[i], figures[i]);
+    }
+  } catch (...) {
+    for (const auto& file : drawn) std::filesystem::remove(file, ignored);
+    throw;
   }
 }
 

@@ -13,6 +13,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
+#include "util/temporaries.h"
 
 namespace whittle::train {
 namespace fs = std::filesystem;
@@ -164,6 +165,10 @@ int64_t steps_for_epochs(int64_t sequences, int64_t batch_size, double epochs) {
 }
 
 std::optional<ResumeState> read_resume_state(const fs::path& resume_dir) {
+  // A save cut short leaves its new state under a temporary name, or (where
+  // the folders cannot be swapped in one step) the old one moved aside: the
+  // first is dropped, the second moved back.
+  remove_stale_temporaries_of(resume_dir);
   std::error_code error;
   const fs::path file = resume_dir / kStateFile;
   if (!fs::exists(file, error)) return std::nullopt;
@@ -181,6 +186,8 @@ std::optional<ResumeState> read_resume_state(const fs::path& resume_dir) {
                 "); delete " + resume_dir.string() + " to start over");
   }
 }
+
+void discard_resume_state(const fs::path& resume_dir) { remove_directory_atomically(resume_dir); }
 
 json recorded_settings(const json& run_settings, const PretrainOptions& options) {
   return {{"run", run_settings}, {"options", options.to_json()}};

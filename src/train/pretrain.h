@@ -47,8 +47,15 @@ struct ResumeState {
 };
 
 // The state in `resume_dir`, or nothing when there is none. Throws
-// whittle::Error when it exists but is unreadable.
+// whittle::Error when it exists but is unreadable. What a process killed
+// while saving it left beside it is cleared first, so that an interrupted
+// save never stands in the way of the next start.
 std::optional<ResumeState> read_resume_state(const std::filesystem::path& resume_dir);
+
+// Removes the state once the finished model is saved; a process killed
+// meanwhile leaves no part of it under its name (which would look like a
+// damaged state to the next start).
+void discard_resume_state(const std::filesystem::path& resume_dir);
 
 // What a run records and compares to resume: {"run": the caller's
 // settings, "options": options.to_json()}.

@@ -29,6 +29,33 @@ ConfigTable::ConfigTable(const json& value, std::string origin, std::string path
   }
 }
 
+ConfigTable::ConfigTable(const json& value, std::string origin, std::map<std::string, std::string> origins_by_path)
+    : ConfigTable(value, std::move(origin)) {
+  origins_by_path_ = std::move(origins_by_path);
+}
+
+const std::string& ConfigTable::origin_of(const std::string& dotted_path) const {
+  const std::string* best = &origin_;
+  std::size_t best_length = 0;
+  for (const auto& [path, origin] : origins_by_path_) {
+    bool inside = dotted_path == path || dotted_path.starts_with(path + ".");
+    if (inside && path.size() >= best_length) {
+      best = &origin;
+      best_length = path.size();
+    }
+  }
+  return *best;
+}
+
+std::string ConfigTable::origin() const {
+  if (!path_.empty() && &origin_of(path_) != &origin_) return origin_of(path_);
+  std::string described = origin_;
+  for (const auto& [path, origin] : origins_by_path_) {
+    if (path_.empty() || path.starts_with(path_ + ".")) described += " with " + origin;
+  }
+  return described;
+}
+
 void ConfigTable::allow_only(std::initializer_list<std::string_view> known) const {
   for (const auto& [key, value] : value_.items()) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
@@ -48,7 +75,7 @@ const json* ConfigTable::find(const std::string& key) const {
 std::string ConfigTable::full_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
 Error ConfigTable::error(const std::string& key, const std::string& problem) const {
-  return Error(origin_ + ": " + full_path(key) + " " + problem);
+  return Error(origin_of(full_path(key)) + ": " + full_path(key) + " " + problem);
 }
 
 std::string ConfigTable::string(const std::string& key, const std::string& fallback) const {
@@ -115,7 +142,10 @@ std::vector<std::string> ConfigTable::strings(const std::string& key, const std:
 
 ConfigTable ConfigTable::table(const std::string& key) const {
   const json* value = find(key);
-  return ConfigTable(value ? *value : json::object(), origin_, full_path(key));
+  ConfigTable nested(value ? *value : json::object(), origin_of(full_path(key)), full_path(key));
+  nested.origin_ = origin_;
+  nested.origins_by_path_ = origins_by_path_;
+  return nested;
 }
 
 }  // namespace whittle

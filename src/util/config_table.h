@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,10 @@ class ConfigTable {
  public:
   // `origin` names the file; `path` is the dotted path of this table ("" at the root).
   ConfigTable(const nlohmann::json& value, std::string origin, std::string path = "");
+  // The root of a config whose values at some dotted paths came from
+  // elsewhere (`origins_by_path`, e.g. "quantize.widths" -> "--set
+  // quantize.widths=[0]"): errors about them, or inside them, name that origin.
+  ConfigTable(const nlohmann::json& value, std::string origin, std::map<std::string, std::string> origins_by_path);
 
   // Throws naming the first key that is not one of `known`.
   void allow_only(std::initializer_list<std::string_view> known) const;
@@ -50,15 +55,19 @@ class ConfigTable {
       throw error(key, failure.what());
     }
   }
-  const std::string& origin() const { return origin_; }
+  // Where this table's values come from, for errors about the table as a
+  // whole: the file, "with --set ..." for values given on the command line.
+  std::string origin() const;
 
  private:
   std::string full_path(const std::string& key) const;
+  const std::string& origin_of(const std::string& dotted_path) const;
   const nlohmann::json* find(const std::string& key) const;
 
   nlohmann::json value_;
   std::string origin_;
   std::string path_;
+  std::map<std::string, std::string> origins_by_path_;
 };
 
 }  // namespace whittle

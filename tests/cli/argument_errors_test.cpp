@@ -51,6 +51,24 @@ TEST(CliArguments, NonNumericValueIsAUsageError) {
   expect_usage_error(run_tiny_finetune(dir, {"--epochs", "two"}), {"--epochs", "two"});
 }
 
+TEST(CliArguments, NonNumericWidthIsOneLinePointingAtTheSubcommandHelp) {
+  TempDir dir;
+  RunResult result = run_whittle({"quantize", "--from", "x", "--width", "eight", "--out", "y"}, dir);
+  expect_usage_error(result, {"--width", "eight", "whittle quantize --help"});
+}
+
+TEST(CliArguments, FracWidthAboveTheWidthIsRefused) {
+  TempDir dir;
+  RunResult result = run_whittle({"quantize", "--from", "x", "--width", "8", "--frac", "9", "--out", "y"}, dir);
+  expect_one_line_error(result, {"frac width must be from 0 to the width (8) for a Linear's input, got 9"});
+}
+
+TEST(CliArguments, NegativeLimitIsRefusedByEvalAndRun) {
+  TempDir dir;
+  expect_one_line_error(run_whittle({"eval", "--from", "x", "--limit", "-5"}, dir), {"--limit must not be negative", "-5"});
+  expect_one_line_error(run_whittle({"run", "--model", "x", "--limit", "-5"}, dir), {"--limit must not be negative", "-5"});
+}
+
 TEST(CliArguments, PretrainTakesTheSharedOptimizerFlags) {
   TempDir dir;
   expect_one_line_error(run_whittle({"pretrain", "--data", imdb_fixture().string(), "--out", (dir / "out").string(),

@@ -5,8 +5,8 @@
 
 namespace whittle::cli_testing {
 
-void write_tiny_checkpoint(const std::filesystem::path& dir) {
-  auto model = model::new_classifier(model::load_bert_config(tiny_config_fixture()), /*seed=*/1);
+void write_tiny_checkpoint(const std::filesystem::path& dir, uint64_t seed) {
+  auto model = model::new_classifier(model::load_bert_config(tiny_config_fixture()), seed);
   model::save_checkpoint(dir, model::classifier_checkpoint(model, nlohmann::json::object()), tokenizer_fixture());
 }
 

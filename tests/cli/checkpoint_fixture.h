@@ -9,7 +9,8 @@ namespace whittle::cli_testing {
 
 // A randomly initialised classifier from the tiny config (hidden 16), saved
 // with the fixture tokenizer: config.json, model.safetensors, vocab.txt, ...
-void write_tiny_checkpoint(const std::filesystem::path& dir);
+// `seed` draws the weights.
+void write_tiny_checkpoint(const std::filesystem::path& dir, uint64_t seed = 1);
 
 // A .safetensors file body: the 8-byte little-endian length of `header`,
 // `header`, then `data`.

@@ -2,6 +2,7 @@
 // Runs the real whittle executable the way a user would and records how it
 // ended, so that tests can tell a clean error exit from a crash or a hang.
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@ struct RunResult {
   std::string out;
   std::string err;
   std::vector<std::string> err_lines;  // stderr split on '\n', empty lines dropped
+  long peak_memory_kib = 0;            // the process's peak resident memory (ru_maxrss)
 
   // For gtest messages: how it ended and what it printed to stderr.
   std::string describe() const;
@@ -33,6 +35,10 @@ struct RunOptions {
   std::string name = "run";
   // Variables set for the child on top of the test's own environment.
   std::vector<std::pair<std::string, std::string>> environment;
+  // A limit on the size of every file the child writes (RLIMIT_FSIZE), with
+  // SIGXFSZ ignored: a write past it fails with EFBIG ("File too large"),
+  // as a full disk fails with ENOSPC.
+  std::optional<uint64_t> file_size_limit;
 };
 
 // A process started and not yet waited for.
@@ -62,8 +68,8 @@ RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& 
 void expect_one_line_error(const RunResult& result, const std::vector<std::string>& expected_parts);
 
 // The same for errors that CLI11 reports while parsing the command line: a
-// non-zero exit and a first stderr line containing `expected_parts` (CLI11
-// adds a second line pointing to --help).
+// non-zero exit and one stderr line, with the same prefix as every other
+// error, containing `expected_parts`.
 void expect_usage_error(const RunResult& result, const std::vector<std::string>& expected_parts);
 
 std::filesystem::path fixtures_dir();  // tests/fixtures

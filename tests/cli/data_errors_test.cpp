@@ -1,6 +1,7 @@
 // --data and --tokenizer that do not point at what they should: each must be
 // refused in one line that names the path, before any training starts.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 
@@ -66,6 +67,29 @@ TEST(CliData, TruncatedArchiveIsNamed) {
   const std::string whole = read_text(archive);
   write_text(archive, whole.substr(0, whole.size() / 2));
   expect_one_line_error(run_finetune_on(dir, archive), {archive.string()});
+}
+
+TEST(CliData, FifoWithoutWriterIsRefusedNotWaitedOn) {
+  TempDir dir;
+  const fs::path fifo = dir / "aclImdb.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_one_line_error(run_finetune_on(dir, fifo), {fifo.string(), "is a FIFO"});
+}
+
+TEST(CliData, OneClassTestSplitIsEvaluatedWithAWarning) {
+  TempDir dir;
+  fs::create_directories(dir / "one-class");
+  fs::copy(imdb_fixture() / "aclImdb", dir / "one-class" / "aclImdb", fs::copy_options::recursive);
+  fs::remove_all(dir / "one-class" / "aclImdb" / "test" / "neg");
+  RunResult result = run_whittle({"finetune", "--config", tiny_config_fixture().string(), "--data",
+                                  (dir / "one-class").string(), "--tokenizer", tokenizer_fixture().string(),
+                                  "--cache-dir", (dir / "cache").string(), "--out", (dir / "out").string(),
+                                  "--max-length", "32", "--epochs", "1", "--train-limit", "8"},
+                                 dir);
+  EXPECT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_NE(result.err.find("whittle: warning: the test split holds only positive reviews"), std::string::npos)
+      << result.describe();
+  EXPECT_EQ(result.err.find("the train split holds only"), std::string::npos) << result.describe();
 }
 
 TEST(CliData, TokenizerDirectoryWithoutVocabIsNamed) {

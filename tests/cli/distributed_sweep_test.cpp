@@ -13,6 +13,7 @@
 
 #include "cli/checkpoint_fixture.h"
 #include "cli/cli_runner.h"
+#include "cli/stored_results.h"
 
 namespace whittle::cli_testing {
 namespace {
@@ -36,32 +37,6 @@ std::vector<std::string> sweep_command(const TempDir& dir, const std::string& ou
                                       "--qat-epochs", "12"};
   command.insert(command.end(), extra.begin(), extra.end());
   return command;
-}
-
-// `value` without what measures time (seconds, tokens per second), which
-// differs between runs; every other figure must be the same.
-json without_timings(json value) {
-  if (value.is_array()) {
-    for (auto& element : value) element = without_timings(element);
-  }
-  if (!value.is_object()) return value;
-  json kept = json::object();
-  for (const auto& [name, field] : value.items()) {
-    if (!name.ends_with("seconds") && !name.ends_with("per_second")) kept[name] = without_timings(field);
-  }
-  return kept;
-}
-
-// key -> value of a results.json, without the timings.
-std::map<std::string, json> values_by_key(const fs::path& results, std::map<std::string, int>* counts = nullptr) {
-  std::map<std::string, json> values;
-  const json document = json::parse(read_text(results));
-  for (const auto& point : document.at("points")) {
-    const std::string key = point.at("key").get<std::string>();
-    values[key] = without_timings(point.at("value"));
-    if (counts) ++(*counts)[key];
-  }
-  return values;
 }
 
 // How often each point was started, from the "== <key>" lines of the logs.

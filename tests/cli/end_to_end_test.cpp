@@ -80,9 +80,10 @@ TEST(CliEndToEnd, FinetuneThenEvalThenTokenize) {
 
   const RunResult tokenize =
       run_whittle({"tokenize", "--tokenizer", checkpoint.string()}, dir,
-                  {.stdin_text = "{\"text\": \"hello world\"}\n{\"text\": \"Hello   WORLD\"}\n"});
+                  {.stdin_text = "{\"text\": \"hello world\"}\n\n{\"text\": \"Hello   WORLD\"}\n"});
   expect_success(tokenize);
-  EXPECT_EQ(tokenize.out, "{\"ids\":[101,7592,2088,102]}\n{\"ids\":[101,7592,2088,102]}\n");
+  // The blank input line stays a blank line, so output lines match input lines.
+  EXPECT_EQ(tokenize.out, "{\"ids\":[101,7592,2088,102]}\n\n{\"ids\":[101,7592,2088,102]}\n");
 }
 
 // The fine-tune of a pretrained encoder (the fixture config has one layer)
@@ -110,6 +111,28 @@ TEST(CliEndToEnd, FinetuneFromCheckpointReinitialisesTopQueryKey) {
 
   expect_one_line_error(finetune_from("--reinit-layers", "3", dir / "too-deep"), {"top 3 layers", "has 1 encoder layer"});
   EXPECT_FALSE(fs::exists(dir / "too-deep"));
+}
+
+// quantize, compile, then classify lines on stdin: one answer per input
+// line, in order, a blank line for a blank line.
+TEST(CliEndToEnd, QuantizeCompileThenClassifyLineByLine) {
+  TempDir dir;
+  write_tiny_checkpoint(dir / "float");
+  expect_success(run_whittle({"quantize", "--from", (dir / "float").string(), "--width", "8", "--out",
+                              (dir / "w8").string(), "--data", imdb_fixture().string(), "--cache-dir",
+                              (dir / "cache").string(), "--max-length", "32"},
+                             dir));
+  expect_success(run_whittle({"compile", "--from", (dir / "w8").string(), "--out", (dir / "w8.whittle").string()}, dir));
+  const RunResult classified =
+      run_whittle({"run", "--model", (dir / "w8.whittle").string(), "--classify", "--batch-size", "2", "--max-length", "32"}, dir,
+                  {.stdin_text = "{\"text\": \"a fine film\"}\n\n{\"text\": \"dull\"}\n{\"text\": \"long\"}\n"});
+  expect_success(classified);
+  std::vector<std::string> lines;
+  std::istringstream stream(classified.out);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u) << classified.out;
+  EXPECT_EQ(lines[1], "");
+  for (size_t i : {size_t{0}, size_t{2}, size_t{3}}) EXPECT_TRUE(json::parse(lines[i]).contains("prediction")) << lines[i];
 }
 
 }  // namespace

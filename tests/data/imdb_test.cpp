@@ -1,8 +1,10 @@
 #include "data/imdb.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -78,6 +80,36 @@ TEST(ReadImdb, TarballWithDotSlashPrefixedNamesIsRead) {
   expect_same_reviews(read_imdb(testing::imdb_fixture(), Split::test), read_imdb(tarball, Split::test));
 }
 
+// Links are not followed, but the reader says it skipped them.
+TEST(ReadImdb, LinkMembersOfATarballAreSkippedWithAWarning) {
+  TempDir dir;
+  const fs::path payload = dir.path() / "payload";
+  fs::create_directories(payload);
+  fs::copy(testing::imdb_fixture() / "aclImdb", payload / "aclImdb", fs::copy_options::recursive);
+  const fs::path pos = payload / "aclImdb" / "test" / "pos";
+  const fs::path first_review = *fs::directory_iterator(pos);
+  fs::create_symlink("/etc/hostname", pos / "9001_9.txt");
+  fs::create_hard_link(first_review, pos / "9002_9.txt");
+  const fs::path tarball = dir.path() / "links.tar.gz";
+  const std::string command = "tar czf '" + tarball.string() + "' -C '" + payload.string() + "' aclImdb";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+
+  ::testing::internal::CaptureStderr();
+  std::vector<Review> reviews = read_imdb(tarball, Split::test);
+  const std::string warning = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(reviews.size(), read_imdb(testing::imdb_fixture(), Split::test).size());
+  EXPECT_NE(warning.find("skipped 2 review(s) stored as links"), std::string::npos) << warning;
+  EXPECT_NE(warning.find(tarball.string()), std::string::npos) << warning;
+}
+
+TEST(ReadImdb, FifoIsRefusedWithoutOpeningIt) {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "data.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string message = error_message([&] { read_imdb(fifo, Split::train); });
+  EXPECT_NE(message.find(fifo.string() + " is a FIFO, not a folder or an archive"), std::string::npos) << message;
+}
+
 TEST(ReadImdb, MissingPathIsNamed) {
   std::string message = error_message([] { read_imdb("/nonexistent/aclImdb_v1.tar.gz", Split::train); });
   EXPECT_NE(message.find("/nonexistent/aclImdb_v1.tar.gz"), std::string::npos) << message;
@@ -129,6 +161,14 @@ TEST(ReadImdb, TruncatedTarballIsReported) {
   testing::write_text(truncated, bytes.substr(0, bytes.size() / 2));
   std::string message = error_message([&] { read_imdb(truncated, Split::train); });
   EXPECT_NE(message.find(truncated.string()), std::string::npos) << message;
+}
+
+TEST(ReadImdb, MemberTooLargeForAReviewIsRefused) {
+  TempDir dir;
+  fs::path tarball = dir.path() / "imdb.tar.gz";
+  testing::write_tar_gz(tarball, {{"aclImdb/", ""}, {"aclImdb/train/pos/1_9.txt", std::string(17 << 20, 'a')}});
+  std::string message = error_message([&] { read_imdb(tarball, Split::train); });
+  EXPECT_NE(message.find("aclImdb/train/pos/1_9.txt is larger than 16 MB"), std::string::npos) << message;
 }
 
 TEST(ReadImdb, SplitWithoutReviewsIsReported) {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "data/test_support.h"
+#include "support/file_size_limit.h"
 #include "util/error.h"
 
 namespace whittle::data {
@@ -222,6 +223,24 @@ TEST(DefaultCacheDir, FollowsWhittleCacheThenXdgThenHome) {
     ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
     EXPECT_EQ(default_cache_dir(), fs::path("/home/tester/.cache/whittle"));
   }
+}
+
+
+// A cache the disk has no room for costs only time: the tokens come back,
+// no cache file (whole or partial) is left, and the next call tokenizes again.
+TEST(TokenCache, ACacheTheDiskHasNoRoomForIsSkippedWithoutLeavingAPart) {
+  TempDir cache;
+  text::Tokenizer tokenizer = testing::small_tokenizer();
+  std::vector<Review> reviews = many_reviews(300);
+  std::optional<CachedTokenization> tokenized;
+  {
+    test_support::FileSizeLimit limit(1024);
+    tokenized = tokenize_reviews_with_cache(reviews, tokenizer, 64, cache.path());
+  }
+  EXPECT_EQ(tokenized->dataset.ids, tokenize_reviews(reviews, tokenizer, 64).ids);
+  EXPECT_FALSE(fs::exists(tokenized->cache_file));
+  EXPECT_TRUE(fs::is_empty(tokenized->cache_file.parent_path())) << "no temporary left";
+  EXPECT_FALSE(tokenize_reviews_with_cache(reviews, tokenizer, 64, cache.path()).cache_hit);
 }
 
 }  // namespace

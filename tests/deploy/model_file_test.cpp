@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 
+#include <nlohmann/json.hpp>
+
+#include "data/digest.h"
 #include "deploy/compile.h"
 #include "deploy/deploy_support.h"
 #include "model/linear.h"
@@ -106,6 +112,77 @@ TEST(ModelFile, CorruptFilesAreReportedAsCorrupt) {
     expect_error_containing(corrupt, "corrupt");
   }
   expect_error_containing(bytes + "extra", "corrupt");
+}
+
+// A model file as a hostile writer makes it: the header and payload as
+// given, with the preamble's lengths and checksum recomputed to match, so
+// only the reader's own checks stand in the way.
+struct OpenedFile {
+  nlohmann::json header;
+  std::string payload;
+};
+
+constexpr size_t kPreamble = 32;
+
+OpenedFile open_file(const std::string& bytes) {
+  uint32_t header_size;
+  uint64_t payload_size;
+  std::memcpy(&header_size, bytes.data() + 12, sizeof header_size);
+  std::memcpy(&payload_size, bytes.data() + 16, sizeof payload_size);
+  size_t payload_start = (kPreamble + header_size + 63) / 64 * 64;
+  return {nlohmann::json::parse(bytes.substr(kPreamble, header_size)), bytes.substr(payload_start, payload_size)};
+}
+
+std::string sealed(const OpenedFile& file) {
+  const std::string header = file.header.dump();
+  const size_t payload_start = (kPreamble + header.size() + 63) / 64 * 64;
+  std::string bytes(payload_start, '\0');
+  std::memcpy(bytes.data(), "WHTLDPLY", 8);
+  const uint32_t version = kModelFileVersion;
+  const auto header_size = static_cast<uint32_t>(header.size());
+  const uint64_t payload_size = file.payload.size();
+  data::Digest64 digest;
+  digest.add(header);
+  digest.add(file.payload);
+  const uint64_t checksum = digest.value();
+  std::memcpy(bytes.data() + 8, &version, 4);
+  std::memcpy(bytes.data() + 12, &header_size, 4);
+  std::memcpy(bytes.data() + 16, &payload_size, 8);
+  std::memcpy(bytes.data() + 24, &checksum, 8);
+  std::memcpy(bytes.data() + kPreamble, header.data(), header.size());
+  return bytes + file.payload;
+}
+
+void put_float(OpenedFile& file, const nlohmann::json& where, size_t index, float value) {
+  std::memcpy(file.payload.data() + where.at("offset").get<size_t>() + index * sizeof(float), &value, sizeof value);
+}
+
+TEST(ModelFile, ResealingAnUntouchedFileKeepsItReadable) {
+  const std::string bytes = serialize_compiled_model(compiled_tiny(8));
+  EXPECT_EQ(sealed(open_file(bytes)), bytes);
+}
+
+TEST(ModelFile, NonFiniteWeightsAndScalesBehindAValidChecksumAreRefused) {
+  const std::string bytes = serialize_compiled_model(compiled_tiny(8));
+  OpenedFile nan_weight = open_file(bytes);
+  put_float(nan_weight, nan_weight.header["tensors"]["bert.embeddings.LayerNorm.weight"]["data"], 3, std::nanf(""));
+  expect_error_containing(sealed(nan_weight), "bert.embeddings.LayerNorm.weight holds NaN or infinite values");
+
+  OpenedFile infinite_scale = open_file(bytes);
+  put_float(infinite_scale, infinite_scale.header["tensors"]["bert.embeddings.word_embeddings.weight"]["row_scales"], 0,
+            std::numeric_limits<float>::infinity());
+  expect_error_containing(sealed(infinite_scale), "row scales must be finite and positive");
+}
+
+TEST(ModelFile, HugeShapesAndRelabelledElementsBehindAValidChecksumAreRefused) {
+  const std::string bytes = serialize_compiled_model(compiled_tiny(8));
+  OpenedFile huge = open_file(bytes);
+  huge.header["tensors"]["classifier.bias"]["shape"] = {int64_t{1} << 32, int64_t{1} << 32};
+  expect_error_containing(sealed(huge), "model.whittle: tensor classifier.bias: implausible shape");
+
+  OpenedFile relabelled = open_file(bytes);
+  relabelled.header["tensors"]["bert.embeddings.LayerNorm.weight"]["data"]["element"] = "int32";
+  expect_error_containing(sealed(relabelled), "model.whittle: tensor bert.embeddings.LayerNorm.weight");
 }
 
 TEST(ModelFile, OtherFilesAndVersionsAreRefused) {

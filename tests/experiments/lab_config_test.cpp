@@ -70,7 +70,18 @@ TEST(LabConfig, MistakesNameTheFileAndKey) {
     return std::string("no error");
   };
   EXPECT_NE(message([] { parse("slow"); }).find("no profile \"slow\" (profiles here: quick)"), std::string::npos);
-  EXPECT_NE(message([] { parse("", {"quantize.widht=[4]"}); }).find("lab.toml: quantize.widht is not a known key"),
+  // A value from --set is blamed on the flag; the file's own values on the file.
+  EXPECT_NE(message([] { parse("", {"quantize.widht=[4]"}); })
+                .find("--set quantize.widht=[4]: quantize.widht is not a known key"),
+            std::string::npos);
+  EXPECT_NE(message([] { parse("", {"quantize.widths=[0]"}); }).find("--set quantize.widths=[0]: quantize.widths"),
+            std::string::npos);
+  EXPECT_NE(message([] { parse("", {"lora.training.epochs=0"}); }).find("lab.toml with --set lora.training.epochs=0: invalid training option"),
+            std::string::npos);
+  EXPECT_NE(message([] { parse("", {"data.max_length=\"long\""}); }).find("--set data.max_length=\"long\": "),
+            std::string::npos);
+  EXPECT_NE(message([] { parse_lab_config(json::parse(R"({"quantize": {"widths": [0]}})"), "lab.toml", "/c", "", {}); })
+                .find("lab.toml: quantize.widths"),
             std::string::npos);
   EXPECT_NE(message([] { parse("", {"novalue"}); }).find("expected KEY=VALUE"), std::string::npos);
   EXPECT_NE(message([] { parse("", {"title=\"a\"\nlora.rank=0"}); }).find("spans several lines"), std::string::npos);

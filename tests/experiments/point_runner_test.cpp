@@ -241,5 +241,21 @@ TEST(SweepPoints, OutputsAreWrittenOncePerSetOfPoints) {
   EXPECT_EQ(writes, 2);
 }
 
+
+TEST(SweepPoints, AClaimedPointsOutputsLoseWhatOtherWritersLeft) {
+  TempDir dir;
+  ResultStore store(dir / "results.json", {{"sweep", "test"}});
+  // Left by a process on another machine sharing the folder: its pid says
+  // nothing here, but the claim on the point says it has ended.
+  const std::filesystem::path left = dir / "models" / "qat-w4.tmp-another-machine-12-34";
+  std::filesystem::create_directories(left);
+  Recorder recorder;
+  SweepPoint point = recorder.point("qat/w4", 1);
+  point.outputs = {dir / "models" / "qat-w4"};
+  std::ostringstream log;
+  EXPECT_EQ(run_sweep_points(store, {point}, {}, "test sweep", log), 1);
+  EXPECT_FALSE(std::filesystem::exists(left));
+}
+
 }  // namespace
 }  // namespace whittle::experiments

@@ -64,6 +64,20 @@ INSTANTIATE_TEST_SUITE_P(Shapes, TiledAttentionTest,
                                            Case{3, 1, 40, 16, 4, 0.0}, Case{2, 150, 150, 8, 2, 0.3},
                                            Case{4, 7, 7, 12, 3, 0.5}));
 
+// Under UndefinedBehaviorSanitizer this caught NaN reaching a float-to-int
+// conversion in the softmax; NaN must stay NaN and stay in its own example.
+TEST(TiledAttention, NaNScoresGiveNaNOnlyInTheirExample) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  auto q = torch::randn({2, 3, 8});
+  auto k = torch::randn({2, 4, 8});
+  auto v = torch::randn({2, 4, 8});
+  k[0][1][0] = std::numeric_limits<float>::quiet_NaN();
+  auto out = tiled_attention(q, k, v, torch::tensor({4, 4}, torch::kInt64), 2, 0.0, 1);
+  EXPECT_TRUE(out[0].slice(1, 0, 4).isnan().all().item<bool>()) << out[0];
+  EXPECT_TRUE(out[1].isfinite().all().item<bool>()) << out[1];
+}
+
 TEST(RightPaddedLengths, AcceptsOnlyPrefixMasks) {
   auto mask = torch::tensor({1, 1, 1, 0, 1, 1, 0, 0}, torch::kInt64).view({2, 4});
   EXPECT_TRUE(torch::equal(right_padded_lengths(mask), torch::tensor({3, 2}, torch::kInt64)));

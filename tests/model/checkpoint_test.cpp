@@ -368,6 +368,15 @@ TEST_F(CheckpointTest, LoadErrorsNameTheMissingPath) {
   EXPECT_NE(no_weights.find((dir / "model.safetensors").string() + " does not exist"), std::string::npos)
       << no_weights;
 
+  fs::create_directories(dir / "model.safetensors");
+  std::string weights_folder = error_message([&] { load_checkpoint(dir); });
+  EXPECT_NE(weights_folder.find((dir / "model.safetensors").string() + " is a folder, not a file"), std::string::npos)
+      << weights_folder;
+  fs::remove(dir / "model.safetensors");
+
+  std::string from_file = error_message([&] { load_checkpoint(dir / "config.json"); });
+  EXPECT_NE(from_file.find((dir / "config.json").string() + " is a file, not a folder"), std::string::npos) << from_file;
+
   write_file_atomically(dir / "pytorch_model.bin", "pickle");
   std::string pickle = error_message([&] { load_checkpoint(dir); });
   EXPECT_NE(pickle.find("only pytorch_model.bin"), std::string::npos) << pickle;

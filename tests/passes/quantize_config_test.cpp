@@ -123,8 +123,11 @@ TEST(QuantizeConfig, BuildsAUniformConfigFromTheCommandLine) {
   QuantizeConfig eight = uniform_quantize_config(8);
   EXPECT_EQ(quantization_for_layer(eight, "classifier"), uniform(8, 4));
   EXPECT_EQ(quantization_for_layer(uniform_quantize_config(5), "x"), uniform(5, 2));
-  EXPECT_EQ(quantization_for_layer(uniform_quantize_config(6, 7), "x"), uniform(6, 7));
-  EXPECT_EQ(quantization_for_layer(uniform_quantize_config(4, -1), "x"), uniform(4, -1));
+  EXPECT_EQ(quantization_for_layer(uniform_quantize_config(6, 6), "x"), uniform(6, 6));
+  EXPECT_EQ(quantization_for_layer(uniform_quantize_config(4, 0), "x"), uniform(4, 0));
+  // The one format also quantizes the inputs, so its frac width stays within the width.
+  EXPECT_THROW(uniform_quantize_config(6, 7), Error);
+  EXPECT_THROW(uniform_quantize_config(4, -1), Error);
   EXPECT_THROW(uniform_quantize_config(0), Error);
   EXPECT_THROW(uniform_quantize_config(33), Error);
   EXPECT_THROW(uniform_quantize_config(8, 500), Error);
@@ -177,7 +180,9 @@ std::vector<BadConfig> bad_configs() {
       {"float width", with("weight_width", 8.0), "got a float (8.0)"},
       {"string width", with("weight_width", "8"), "got a string (\"8\")"},
       {"boolean width", with("weight_width", true), "got a boolean (true)"},
-      {"frac range", with("weight_frac_width", 200), "default.config.weight_frac_width must be an integer from -126"},
+      {"frac range", with("weight_frac_width", 200), "default.config.weight_frac_width must be an integer from 0 to 127"},
+      {"input frac above width", with("data_in_frac_width", 9), "default.config.data_in_frac_width must be an integer from 0 to 8, got an integer (9)"},
+      {"negative frac", with("bias_frac_width", -1), "default.config.bias_frac_width must be an integer from 0 to 127"},
       {"float frac", with("bias_frac_width", 2.5), "default.config.bias_frac_width must be an integer"},
       {"quantizer name", with("name", "minifloat_ieee"), "unsupported quantizer a string (\"minifloat_ieee\") (supported: \"integer\""},
       {"missing by", no_by, "by is missing"},

@@ -152,6 +152,18 @@ TEST(FixedPointQuantize, RejectsInvalidFormatsAndTypes) {
   EXPECT_THROW(fixed_point_quantize(x, 8, 128), Error);
   EXPECT_THROW(fixed_point_quantize(x, 8, -127), Error);
   EXPECT_THROW(fixed_point_quantize(torch::ones({3}, torch::kInt64), 8, 4), Error);
+  // The kernel computes Mase's formula for any frac width it can scale by,
+  // but a configuration keeps it from 0 to the width.
+  EXPECT_NO_THROW(fixed_point_quantize(x, 4, 6));
+  using enum FixedPointOperand;
+  EXPECT_NO_THROW(validate_fixed_point_format({8, 0}, input));
+  EXPECT_NO_THROW(validate_fixed_point_format({8, 8}, input));
+  EXPECT_THROW(validate_fixed_point_format({8, 9}, input), Error);
+  EXPECT_NO_THROW(validate_fixed_point_format({4, 6}, parameter));  // small weights, fine steps
+  EXPECT_THROW(validate_fixed_point_format({4, 128}, parameter), Error);
+  for (FixedPointOperand operand : {input, parameter}) {
+    EXPECT_THROW(validate_fixed_point_format({8, -1}, operand), Error);
+  }
   try {
     fixed_point_quantize(x, 0, 0);
   } catch (const Error& error) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/file_size_limit.h"
 #include "support/output_checks.h"
 #include "support/temp_dir.h"
 #include "util/atomic_file.h"
@@ -55,6 +56,23 @@ TEST(Plot, LabelsForSomePointsOnlyOrNonPositiveXOnALogAxisAreErrors) {
   log.log_x = true;
   EXPECT_TRUE(contains(error_of(log, dir.path() / "b"), "series \"PTQ\" has x = 0"));
   EXPECT_FALSE(fs::exists(dir.path() / "a.gp"));
+}
+
+
+// gnuplot exits with success when it cannot write a figure in full (a
+// full disk): the figure must not stand there incomplete.
+TEST(Plot, AFigureTheDiskHasNoRoomForIsAnErrorAndLeavesNoPartOfIt) {
+  test_support::TempDir dir;
+  LinePlot plot{"full", "x", "y", {{"s", {{1.0, 2.0}, {2.0, 3.0}}}}, {}, {}};
+  std::string message;
+  {
+    test_support::FileSizeLimit limit(4096);
+    message = error_of(plot, dir.path() / "full");
+  }
+  EXPECT_EQ(message, "cannot write " + (dir.path() / "full.png").string() + ": File too large");
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename(), "full.gp") << "only the script, which fits";
+  }
 }
 
 }  // namespace

@@ -24,9 +24,10 @@ NamedLinears select_layers(const NamedLinears& linears, const LoraConfig& config
   NamedLinears selected;
   for (const auto& [name, linear] : linears) {
     if (name == kClassifier) continue;
+    // &name = name: clang 14 (the fuzz build) cannot capture structured bindings.
     bool wanted = config.target_modules.empty() ||
                   std::any_of(config.target_modules.begin(), config.target_modules.end(),
-                              [&](const std::string& target) { return matches_target(name, target); });
+                              [&name = name](const std::string& target) { return matches_target(name, target); });
     if (wanted) selected.emplace_back(name, linear);
   }
   for (const auto& target : config.target_modules) {

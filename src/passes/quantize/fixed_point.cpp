@@ -92,9 +92,8 @@ void check_floating(const torch::Tensor& x) {
   }
 }
 
-}  // namespace
-
-void validate_fixed_point_format(const FixedPointFormat& format) {
+// What the float32 kernel can compute: 2^f must be a normal float.
+void check_kernel_format(const FixedPointFormat& format) {
   if (format.width < 1 || format.width > 32) {
     throw Error("fixed-point width must be from 1 to 32, got " + std::to_string(format.width));
   }
@@ -103,8 +102,21 @@ void validate_fixed_point_format(const FixedPointFormat& format) {
   }
 }
 
+}  // namespace
+
+void validate_fixed_point_format(const FixedPointFormat& format, FixedPointOperand operand) {
+  check_kernel_format(format);
+  const int64_t highest_frac = operand == FixedPointOperand::input ? format.width : 127;
+  if (format.frac_width < 0 || format.frac_width > highest_frac) {
+    const std::string range = operand == FixedPointOperand::input
+                                  ? "0 to the width (" + std::to_string(format.width) + ") for a Linear's input"
+                                  : std::string("0 to 127 for a weight or bias");
+    throw Error("fixed-point frac width must be from " + range + ", got " + std::to_string(format.frac_width));
+  }
+}
+
 torch::Tensor fixed_point_quantize(const torch::Tensor& x, int64_t width, int64_t frac_width) {
-  validate_fixed_point_format({width, frac_width});
+  check_kernel_format({width, frac_width});
   check_floating(x);
   return FixedPointQuantize::apply(x, width, frac_width);
 }
@@ -114,7 +126,7 @@ torch::Tensor fixed_point_quantize(const torch::Tensor& x, const FixedPointForma
 }
 
 torch::Tensor fixed_point_quantize_reference(const torch::Tensor& x, int64_t width, int64_t frac_width) {
-  validate_fixed_point_format({width, frac_width});
+  check_kernel_format({width, frac_width});
   check_floating(x);
   double scale = std::ldexp(1.0, static_cast<int>(frac_width));
   return torch::clamp(torch::round(x * scale), lowest_integer(width), highest_integer(width)) / scale;

@@ -68,7 +68,9 @@ FixedPointFormat read_format(const json& config, const ConfigLocation& at, const
     throw at.error(section_path + frac_key, "is missing (the lab uses width / 2: " + frac_key + " = " +
                                                 std::to_string(format.width / 2) + ")");
   }
-  format.frac_width = read_integer(config.at(frac_key), at, section_path + frac_key, -126, 127);
+  // The ranges validate_fixed_point_format gives, named with the key.
+  const int64_t highest_frac = operand == "data_in" ? format.width : 127;
+  format.frac_width = read_integer(config.at(frac_key), at, section_path + frac_key, 0, highest_frac);
   return format;
 }
 
@@ -196,7 +198,8 @@ json to_json(const QuantizeConfig& config) {
 
 QuantizeConfig uniform_quantize_config(int64_t width, std::optional<int64_t> frac_width) {
   FixedPointFormat format{width, frac_width.value_or(width / 2)};
-  validate_fixed_point_format(format);
+  // The one format serves inputs too, so it must suit an input.
+  validate_fixed_point_format(format, FixedPointOperand::input);
   QuantizeConfig config;
   config.by = QuantizeSelection::type;
   config.default_config = IntegerQuantization{format, format, format};

@@ -12,7 +12,8 @@ namespace {
 void check_every_section_selects(const QuantizeConfig& config, const std::vector<std::string>& layer_names) {
   if (config.by == QuantizeSelection::type) return;
   for (const auto& [section, quantization] : config.sections) {
-    bool selects = std::any_of(layer_names.begin(), layer_names.end(), [&](const std::string& layer) {
+    // &section = section: clang 14 (the fuzz build) cannot capture structured bindings.
+    bool selects = std::any_of(layer_names.begin(), layer_names.end(), [&, &section = section](const std::string& layer) {
       return section_selects_layer(config, section, layer);
     });
     if (!selects) throw Error(config.origin + ": section \"" + section + "\" selects no Linear layer of the model");

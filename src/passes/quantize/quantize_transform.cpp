@@ -3,9 +3,9 @@
 namespace whittle::passes {
 
 QuantizeTransformImpl::QuantizeTransformImpl(const IntegerQuantization& quantization) : quantization_(quantization) {
-  validate_fixed_point_format(quantization.data_in);
-  validate_fixed_point_format(quantization.weight);
-  validate_fixed_point_format(quantization.bias);
+  validate_fixed_point_format(quantization.data_in, FixedPointOperand::input);
+  validate_fixed_point_format(quantization.weight, FixedPointOperand::parameter);
+  validate_fixed_point_format(quantization.bias, FixedPointOperand::parameter);
 }
 
 nlohmann::json QuantizeTransformImpl::describe() const { return to_json(quantization_); }

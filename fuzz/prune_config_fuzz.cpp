@@ -1,0 +1,18 @@
+// A prune config (Mase's format, TOML or JSON) as `whittle prune --config`
+// reads it. The JSON form that whittle.json stores must read back unchanged.
+#include "fuzz_support.h"
+#include "passes/prune/prune_config.h"
+#include "util/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace whittle;
+  try {
+    const nlohmann::json document = fuzz::parse_config_document(fuzz::input_string(data, size), "fuzz.toml");
+    const nlohmann::json stored = passes::to_json(passes::parse_prune_config(document, "fuzz.toml"));
+    if (passes::to_json(passes::parse_prune_config(stored, "whittle.json")) != stored) {
+      fuzz::round_trip_failed("prune config");
+    }
+  } catch (const Error&) {
+  }
+  return 0;
+}
