@@ -14,26 +14,43 @@ set(WHITTLE_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
 add_compile_options(${WHITTLE_SANITIZER_FLAGS})
 add_link_options(${WHITTLE_SANITIZER_FLAGS})
 
-# Every test gets the sanitizer options, whatever runs it (ctest, a preset, an
-# IDE), and passes them on to every `whittle` it starts, directly or through
-# mpirun or a shell. Tests are added further down the tree, so this runs once
-# the whole directory is configured.
-#
-# abort_on_error: a report ends the process on SIGABRT, not exit code 1, so a
-# report in a child `whittle` that a test expects to fail cannot pass for the
-# expected failure: the tests check that such runs exit by themselves.
-function(whittle_sanitize_tests)
-  set(suppressions "${CMAKE_SOURCE_DIR}/scripts/sanitize")
-  set(common "abort_on_error=1:print_summary=1")
-  set(environment
-      "ASAN_OPTIONS=${common}:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:suppressions=${suppressions}/asan.supp"
-      "LSAN_OPTIONS=suppressions=${suppressions}/lsan.supp:print_suppressions=0"
-      "UBSAN_OPTIONS=${common}:halt_on_error=1:print_stacktrace=1:suppressions=${suppressions}/ubsan.supp")
+# The sanitizers' options and suppression files are compiled into every
+# program (sanitizer_options.cpp), so that they hold however the program starts.
+add_library(whittle_sanitizer_options OBJECT "${CMAKE_CURRENT_LIST_DIR}/sanitizer_options.cpp")
+target_compile_definitions(whittle_sanitizer_options PRIVATE
+  WHITTLE_SANITIZER_SUPPRESSIONS="${CMAKE_SOURCE_DIR}/scripts/sanitize")
+# The runtimes call these functions before they are set up themselves.
+target_compile_options(whittle_sanitizer_options PRIVATE -fno-sanitize=all)
+
+# The executables of `directory` and of the folders below it.
+function(whittle_executables_below directory out)
+  get_property(targets DIRECTORY "${directory}" PROPERTY BUILDSYSTEM_TARGETS)
+  set(executables "")
+  foreach(target IN LISTS targets)
+    get_target_property(type ${target} TYPE)
+    if(type STREQUAL "EXECUTABLE")
+      list(APPEND executables ${target})
+    endif()
+  endforeach()
+  get_property(subdirectories DIRECTORY "${directory}" PROPERTY SUBDIRECTORIES)
+  foreach(subdirectory IN LISTS subdirectories)
+    whittle_executables_below("${subdirectory}" below)
+    list(APPEND executables ${below})
+  endforeach()
+  set(${out} ${executables} PARENT_SCOPE)
+endfunction()
+
+# Runs once the whole tree is configured, when every target and test exists.
+function(whittle_sanitize_finish)
+  whittle_executables_below("${CMAKE_SOURCE_DIR}" executables)
+  foreach(executable IN LISTS executables)
+    target_link_libraries(${executable} PRIVATE whittle_sanitizer_options)
+  endforeach()
+  # Instrumented code runs a few times slower; the limits stay finite so that
+  # a hang still fails. (The tests of subfolders keep their limits: CMake
+  # before 3.28 cannot set properties of another folder's tests.)
   get_property(tests DIRECTORY "${CMAKE_SOURCE_DIR}" PROPERTY TESTS)
   foreach(test IN LISTS tests)
-    set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT ${environment})
-    # Instrumented code runs a few times slower; the limits stay finite so a
-    # hang still fails.
     get_property(timeout TEST ${test} PROPERTY TIMEOUT)
     if(timeout)
       math(EXPR timeout "${timeout} * 4")
@@ -41,4 +58,4 @@ function(whittle_sanitize_tests)
     endif()
   endforeach()
 endfunction()
-cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL whittle_sanitize_tests)
+cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL whittle_sanitize_finish)
