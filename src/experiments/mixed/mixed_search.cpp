@@ -209,7 +209,7 @@ std::vector<MeasuredConfig> measured_configs(const ResultStore& store) {
 
 }  // namespace
 
-std::vector<int64_t> default_search_widths() { return {4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}; }
+std::vector<int64_t> default_search_widths() { return {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}; }
 
 void MixedSearchOptions::validate() const {
   if (!(budget_points >= 0.0 && budget_points <= 100.0)) {

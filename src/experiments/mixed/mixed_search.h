@@ -40,7 +40,7 @@ struct MixedSearchOptions : SweepSetup {
   train::TrainOptions qat;              // on the train split without the validation set
   int64_t qat_train_limit = 0;          // balanced subset of that; 0: all of it
   bool evaluate_test = true;            // the final models on the test split
-  std::vector<int64_t> test_uniform_widths = {6, 7, 8};  // uniform references on the test split
+  std::vector<int64_t> test_uniform_widths = {3, 4, 6, 8};  // uniform references on the test split
 
   // Throws whittle::Error naming the first invalid option.
   void validate() const;
