@@ -9,6 +9,7 @@
 #include "experiments/mixed/bit_allocation.h"
 #include "experiments/mixed/frac_choice.h"
 #include "experiments/mixed/mixed_config.h"
+#include "experiments/mixed/mixed_finish.h"
 #include "experiments/mixed/sensitivity.h"
 #include "experiments/mixed/validation_split.h"
 #include "experiments/mixed/width_search.h"
@@ -147,6 +148,18 @@ TEST(WidthSearch, ReportsTheWidestChoiceWhenNothingIsWithinBudget) {
       problem, [&](const WidthChoice& choice) { return synthetic_measure(problem, choice); }, {0.95, 2, 4}, log);
   EXPECT_FALSE(outcome.budget_met);
   EXPECT_EQ(outcome.choice, widest_choice(problem));
+}
+
+TEST(QatChoice, KeepsQatOnlyWhenValidationLossFallsAndAccuracyRisesBeyondNoise) {
+  MeasuredConfig ptq;
+  ptq.accuracy = 0.921;
+  ptq.loss = 0.2034;
+  // Two standard errors at 92.1% on 2,000 reviews: 1.21 points.
+  EXPECT_FALSE(qat_improves(ptq, 0.9295, 0.1983, 2000));  // +0.85 points: noise-sized
+  EXPECT_TRUE(qat_improves(ptq, 0.9350, 0.1983, 2000));
+  EXPECT_TRUE(qat_improves(ptq, 0.9295, 0.1983, 20000));  // the same gain on ten times the reviews
+  EXPECT_FALSE(qat_improves(ptq, 0.9500, 0.2400, 2000));  // more accurate, but its loss rose
+  EXPECT_FALSE(qat_improves(ptq, 0.9000, 0.1900, 2000));
 }
 
 TEST(RankComparison, SpearmanOfAgreeingAndReversedOrders) {

@@ -1,5 +1,7 @@
 #include "experiments/mixed/mixed_finish.h"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <ostream>
 
@@ -10,6 +12,7 @@
 #include "model/checkpoint.h"
 #include "passes/quantize/quantize_pass.h"
 #include "util/atomic_file.h"
+#include "util/error.h"
 #include "util/hash.h"
 
 namespace whittle::experiments {
@@ -75,6 +78,15 @@ json train_qat(const SearchState& state, const MeasuredConfig& chosen, const fs:
           {"training_reviews", training.size()}, {"options", to_json(state.options.qat)}, {"epochs", epochs}};
 }
 
+// The validation loss after the epoch the QAT record names as its best.
+double best_epoch_validation_loss(const json& qat_record) {
+  const int64_t best = qat_record.at("best_epoch").get<int64_t>();
+  for (const json& epoch : qat_record.at("epochs")) {
+    if (epoch.at("epoch").get<int64_t>() == best) return epoch.at("validation").at("loss").get<double>();
+  }
+  throw Error("the stored QAT record has no epoch " + std::to_string(best));
+}
+
 json evaluation_with_bits(const train::EvalResult& result, const LinearBits& bits) {
   json record = to_json(result);
   record["linear_bits"] = bits.bits;
@@ -83,6 +95,17 @@ json evaluation_with_bits(const train::EvalResult& result, const LinearBits& bit
 }
 
 }  // namespace
+
+bool qat_improves(const MeasuredConfig& ptq, double qat_accuracy, double qat_loss, int64_t validation_size) {
+  // The search's configuration already meets the budget, and the validation
+  // reviews come from the train split the base model was fine-tuned on, so a
+  // further epoch that fits the train split better can look better there
+  // while it does worse on unseen reviews. A gain within sampling noise (two
+  // standard errors of the PTQ accuracy) is not taken as one.
+  const double p = ptq.accuracy;
+  const double noise = 2.0 * std::sqrt(p * (1.0 - p) / static_cast<double>(std::max<int64_t>(validation_size, 1)));
+  return qat_accuracy > ptq.accuracy + noise && qat_loss < ptq.loss;
+}
 
 FinishedModels finish_models(const SearchState& state, const MeasuredConfig& chosen) {
   FinishedModels finished;
@@ -105,10 +128,14 @@ FinishedModels finish_models(const SearchState& state, const MeasuredConfig& cho
     state.store.put(finished.qat_key, train_qat(state, chosen, qat_dir, qat_notes));
   }
   finished.qat_model = qat_dir;
-  finished.qat_validation_accuracy = state.store.get(finished.qat_key)->at("validation_accuracy").get<double>();
-  finished.final_is_qat = *finished.qat_validation_accuracy > chosen.accuracy;
+  const json qat_record = *state.store.get(finished.qat_key);
+  finished.qat_validation_accuracy = qat_record.at("validation_accuracy").get<double>();
+  finished.qat_validation_loss = best_epoch_validation_loss(qat_record);
+  finished.final_is_qat = qat_improves(chosen, *finished.qat_validation_accuracy, *finished.qat_validation_loss,
+                                       state.split.validation.size());
   if (finished.final_is_qat) finished.final_model = qat_dir;
-  state.log << "qat: validation accuracy " << *finished.qat_validation_accuracy << " (PTQ " << chosen.accuracy
+  state.log << "qat: validation accuracy " << *finished.qat_validation_accuracy << ", loss "
+            << *finished.qat_validation_loss << " (PTQ " << chosen.accuracy << ", loss " << chosen.loss
             << "); the final model is " << finished.final_model.string() << "\n";
   return finished;
 }

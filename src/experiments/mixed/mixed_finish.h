@@ -19,12 +19,18 @@ struct FinishedModels {
   std::filesystem::path ptq_model;  // out_dir/models/mixed-ptq
   std::optional<std::filesystem::path> qat_model;  // out_dir/models/mixed-qat
   std::optional<double> qat_validation_accuracy;
+  std::optional<double> qat_validation_loss;  // after its best epoch
   std::string qat_key;  // its record in the store
   // QAT is kept only when it raised validation accuracy: the lab's QAT of a
   // model already within a point of float can lose accuracy.
   bool final_is_qat = false;
   std::filesystem::path final_model;
 };
+
+// Whether the QAT model replaces the PTQ one: only when it lowers validation
+// loss and raises validation accuracy by more than two standard errors of the
+// PTQ accuracy on `validation_size` reviews.
+bool qat_improves(const MeasuredConfig& ptq, double qat_accuracy, double qat_loss, int64_t validation_size);
 
 // Saves the PTQ model, then trains and saves the QAT model unless the store
 // records it and it is on disk (a model missing from disk is trained again).

@@ -249,6 +249,8 @@ json to_json(const MixedSearchSummary& summary) {
                  {"formats", to_json(summary.chosen)}};
   result["qat_validation_accuracy"] =
       summary.qat_validation_accuracy ? json(*summary.qat_validation_accuracy) : json(nullptr);
+  result["qat_validation_loss"] = summary.qat_validation_loss ? json(*summary.qat_validation_loss) : json(nullptr);
+  result["validation_loss"] = summary.chosen_validation_loss;
   if (!summary.test.is_null()) result["test"] = summary.test;
   return result;
 }
@@ -293,6 +295,7 @@ MixedSearchSummary run_mixed_search(const MixedSearchOptions& options, const dat
   summary.chosen = found.measured.formats;
   summary.chosen_bits = found.measured.bits;
   summary.chosen_validation_accuracy = found.measured.accuracy;
+  summary.chosen_validation_loss = found.measured.loss;
   summary.budget_met = found.budget_met;
   summary.evaluations = found.evaluations;
   if (!found.budget_met) log << "search: no configuration is within the budget, not even the widest\n";
@@ -300,6 +303,7 @@ MixedSearchSummary run_mixed_search(const MixedSearchOptions& options, const dat
   phases.begin("qat");
   FinishedModels finished = finish_models(s, found.measured);
   summary.qat_validation_accuracy = finished.qat_validation_accuracy;
+  summary.qat_validation_loss = finished.qat_validation_loss;
   summary.final_is_qat = finished.final_is_qat;
   summary.final_model = finished.final_model;
   phases.begin("test");

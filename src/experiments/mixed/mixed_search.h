@@ -52,8 +52,10 @@ struct MixedSearchSummary {
   MixedFormats chosen;
   LinearBits chosen_bits;
   double chosen_validation_accuracy = 0.0;
+  double chosen_validation_loss = 0.0;
   bool budget_met = false;
   std::optional<double> qat_validation_accuracy;
+  std::optional<double> qat_validation_loss;
   bool final_is_qat = false;
   std::filesystem::path final_model;
   int64_t evaluations = 0;  // configurations measured by the search step
