@@ -148,6 +148,12 @@ RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& 
   return finish_run(start_program(argv, work_dir, options));
 }
 
+void expect_success(const RunResult& result) {
+  ASSERT_FALSE(result.timed_out) << result.describe();
+  ASSERT_FALSE(result.signal_number) << result.describe();
+  ASSERT_EQ(result.exit_code, 0) << result.describe();
+}
+
 void expect_one_line_error(const RunResult& result, const std::vector<std::string>& expected_parts) {
   ASSERT_NO_FATAL_FAILURE(expect_failed_exit(result));
 

@@ -62,6 +62,9 @@ std::string stderr_so_far(const StartedRun& run);
 RunResult run_whittle(const std::vector<std::string>& arguments, const TempDir& work_dir,
                       const RunOptions& options = {});
 
+// The run exited by itself (no signal, no timeout) with code 0.
+void expect_success(const RunResult& result);
+
 // The checks every bad-input case shares: the process exited (no signal, no
 // hang) with a non-zero code, and stderr ends in exactly one
 // "whittle: error: ..." line that contains every one of `expected_parts`.

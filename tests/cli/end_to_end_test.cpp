@@ -17,12 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-void expect_success(const RunResult& result) {
-  ASSERT_FALSE(result.timed_out) << result.describe();
-  ASSERT_FALSE(result.signal_number) << result.describe();
-  ASSERT_EQ(result.exit_code, 0) << result.describe();
-}
-
 std::vector<json> json_lines(const std::string& text) {
   std::vector<json> lines;
   std::istringstream stream(text);

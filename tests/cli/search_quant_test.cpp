@@ -16,12 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-void expect_success(const RunResult& result) {
-  ASSERT_FALSE(result.timed_out) << result.describe();
-  ASSERT_FALSE(result.signal_number) << result.describe();
-  ASSERT_EQ(result.exit_code, 0) << result.describe();
-}
-
 json last_json_line(const std::string& text) {
   std::istringstream stream(text);
   std::string last;
