@@ -26,7 +26,7 @@ struct SweepPoint {
   // Once this process has claimed the point, no other may be writing them,
   // so their temporaries are removed whoever left them: a process killed
   // on another machine that shares the directory among them.
-  std::vector<std::filesystem::path> outputs;
+  std::vector<std::filesystem::path> outputs = {};
 };
 
 // When a point started (Unix seconds, comparable between processes and
